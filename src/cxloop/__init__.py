@@ -1,0 +1,3 @@
+"""cxloop — a self-hosted customer-satisfaction platform."""
+
+__version__ = "0.1.0"

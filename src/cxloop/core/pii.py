@@ -1,0 +1,27 @@
+"""Masking of personal data for roles without the PII permission."""
+
+from __future__ import annotations
+
+PII_PERMISSION = "customers.view_pii"
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234: keep the first three and last four digits."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def mask_email(email: str) -> str:
+    """z***@example.com: keep the first character of the local part and the domain."""
+    if not email or "@" not in email:
+        return "*" * len(email or "")
+    local, domain = email.rsplit("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def can_see_pii(user) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(PII_PERMISSION))

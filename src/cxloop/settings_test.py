@@ -1,0 +1,15 @@
+"""Settings for the test suite: the real settings with a synchronous queue."""
+
+import os
+
+os.environ.setdefault("CXLOOP_DATA_DIR", os.path.join(os.getcwd(), "var", "test"))
+os.environ["CXLOOP_QUEUE_IMMEDIATE"] = "1"
+
+from cxloop.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

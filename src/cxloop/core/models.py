@@ -137,3 +137,6 @@ class OutboxAttempt(models.Model):
         verbose_name = _("delivery attempt")
         verbose_name_plural = _("delivery attempts")
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {'ok' if self.succeeded else 'failed'} {self.at:%Y-%m-%d %H:%M}"

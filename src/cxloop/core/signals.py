@@ -59,6 +59,9 @@ def _audit_user_delete(sender, instance, **kwargs):
     )
 
 
+_ROLE_ACTIONS = {"pre_add", "pre_remove", "pre_clear", "post_add", "post_remove", "post_clear"}
+
+
 @receiver(m2m_changed, sender=User.groups.through)
 def _audit_user_roles(sender, instance, action, pk_set, reverse, **kwargs):
     if reverse or action not in {

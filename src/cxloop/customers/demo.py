@@ -1,0 +1,184 @@
+"""The demo company: a retailer with 3 regions, 20 stores, 2,000 customers, 20,000 orders.
+
+Deterministic for a given seed and "as of" date, so screenshots and tests are repeatable.
+Shape from the plans: about 60 % aged 25–45, 30 % aged 18–24, 10 % VIP (yearly spend ≥ ¥5,000).
+Rows go through the same bulk upsert services as imports and the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import zoneinfo
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+DEMO_SEED = 20261122
+DEMO_FLAG = "demo.loaded"
+REGIONS = {
+    "华东": [
+        "上海徐汇店",
+        "上海浦东店",
+        "上海静安店",
+        "杭州西湖店",
+        "杭州滨江店",
+        "南京新街口店",
+        "苏州园区店",
+        "宁波天一店",
+    ],
+    "华南": ["广州天河店", "广州越秀店", "深圳南山店", "深圳福田店", "厦门思明店", "东莞南城店"],
+    "华北": ["北京朝阳店", "北京海淀店", "北京西单店", "天津和平店", "石家庄长安店", "济南泉城店"],
+}
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鑫宇浩然子涵欣怡梓萱"
+TAGS = [
+    "关注高端款",
+    "偏好性价比",
+    "母婴用品",
+    "数码爱好者",
+    "会员日活跃",
+    "喜欢新品",
+    "爱参加活动",
+]
+CHANNELS = [("store", 40), ("online", 25), ("app", 20), ("mini_program", 15)]
+VIP_SHARE = 0.10
+VIP_YEARLY_FLOOR_FEN = 500_000
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    customers: int = 2_000
+    orders: int = 20_000
+
+
+def stores() -> list[tuple[str, str]]:
+    return [(region, store) for region, names in REGIONS.items() for store in names]
+
+
+def generate(*, seed: int = DEMO_SEED, as_of: dt.date, size: DemoSize = DemoSize()):
+    """Return (customer rows, order rows) as plain dicts keyed by model field names."""
+    rng = random.Random(seed)
+    customers = [_customer(rng, index, as_of) for index in range(size.customers)]
+    vip_count = round(size.customers * VIP_SHARE)
+    vip_ids = {row["external_id"] for row in rng.sample(customers, vip_count)}
+    orders = _orders(rng, customers, vip_ids, as_of, size.orders)
+    return customers, orders
+
+
+def _customer(rng: random.Random, index: int, as_of: dt.date) -> dict:
+    region, store = rng.choice(stores())
+    age = _age(rng)
+    birthday = as_of.replace(month=1, day=1) - dt.timedelta(days=365 * age - rng.randrange(365))
+    registered = as_of - dt.timedelta(days=_registration_age_days(rng))
+    name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2])))
+    phone = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
+    return {
+        "external_id": f"C{index + 1:06d}",
+        "name": name,
+        "phone": phone,
+        "email": f"user{index + 1}@example.com" if rng.random() < 0.5 else "",
+        "birthday": birthday,
+        "registered_at": registered,
+        "region": region,
+        "store": store,
+        "consent_survey": rng.random() < 0.8,
+        "consent_marketing": rng.random() < 0.55,
+        "tags": sorted(rng.sample(TAGS, rng.choice([0, 1, 1, 2]))),
+    }
+
+
+def _age(rng: random.Random) -> int:
+    band = rng.random()
+    if band < 0.60:
+        return rng.randint(25, 45)
+    if band < 0.90:
+        return rng.randint(18, 24)
+    return rng.randint(46, 68)
+
+
+def _registration_age_days(rng: random.Random) -> int:
+    # One in ten registered in the last 90 days: the "new customers" of the plans.
+    return rng.randint(1, 90) if rng.random() < 0.1 else rng.randint(91, 3 * 365)
+
+
+def _orders(rng, customers, vip_ids, as_of, total) -> list[dict]:
+    vip_rows = [c for c in customers if c["external_id"] in vip_ids]
+    regular_rows = [c for c in customers if c["external_id"] not in vip_ids]
+    vip_orders = total // 4  # VIPs: a tenth of the customers, a quarter of the orders
+    plan = [(c, True) for c in _spread(rng, vip_rows, vip_orders)]
+    plan += [(c, False) for c in _spread(rng, regular_rows, total - vip_orders)]
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    end = dt.datetime.combine(as_of, dt.time(21, 0), tzinfo=tz)
+    rows = [_order(rng, index, customer, vip, end) for index, (customer, vip) in enumerate(plan)]
+    _lift_vips_to_floor(rows)
+    return rows
+
+
+def _spread(rng: random.Random, customers: list[dict], count: int) -> list[dict]:
+    """Every customer gets at least one order, the rest fall at random."""
+    if not customers:
+        return []
+    picks = list(customers) + [rng.choice(customers) for _ in range(count - len(customers))]
+    rng.shuffle(picks)
+    return picks[:count]
+
+
+def _order(rng: random.Random, index: int, customer: dict, vip: bool, end: dt.datetime) -> dict:
+    placed = end - dt.timedelta(minutes=rng.randrange(364 * 24 * 60), seconds=rng.randrange(60))
+    channel = rng.choices([c for c, _ in CHANNELS], weights=[w for _, w in CHANNELS])[0]
+    mean_yuan = 420 if vip else 60
+    amount_fen = max(990, int(rng.lognormvariate(0, 0.6) * mean_yuan * 100) // 10 * 10)
+    status = rng.choices(["completed", "delivered", "cancelled", "refunded"], [80, 16, 2, 2])[0]
+    delay = dt.timedelta(hours=rng.randint(2, 72)) if channel != "store" else dt.timedelta(0)
+    return {
+        "external_id": f"O{index + 1:07d}",
+        "customer_external_id": customer["external_id"],
+        "amount_fen": amount_fen,
+        "placed_at": placed,
+        "delivered_at": None if status == "cancelled" else min(placed + delay, end),
+        "channel": channel,
+        "store": customer["store"],
+        "status": status,
+        "_vip": vip,
+    }
+
+
+def _lift_vips_to_floor(rows: list[dict]) -> None:
+    """Top up each VIP's largest order so yearly spend clears ¥5,000, and cap regulars below."""
+    spend: dict[str, int] = {}
+    largest: dict[str, dict] = {}
+    for row in rows:
+        if row["status"] in {"cancelled", "refunded"}:
+            continue  # spend counts what the customer kept
+        key = row["customer_external_id"]
+        spend[key] = spend.get(key, 0) + row["amount_fen"]
+        if key not in largest or row["amount_fen"] > largest[key]["amount_fen"]:
+            largest[key] = row
+    for key, row in largest.items():
+        if row["_vip"] and spend[key] < VIP_YEARLY_FLOOR_FEN:
+            row["amount_fen"] += VIP_YEARLY_FLOOR_FEN - spend[key] + 10_000
+        elif not row["_vip"] and spend[key] >= VIP_YEARLY_FLOOR_FEN:
+            row["amount_fen"] = max(
+                990, row["amount_fen"] - (spend[key] - VIP_YEARLY_FLOOR_FEN) - 10_000
+            )
+    for row in rows:
+        del row["_vip"]
+
+
+def load_demo_data(*, seed: int = DEMO_SEED, as_of: dt.date | None = None) -> str:
+    """Load the demo company once; later calls say it is there and change nothing."""
+    from cxloop.core.models import Setting
+    from cxloop.customers.services import bulk_upsert_customers, bulk_upsert_orders
+
+    if Setting.objects.filter(key=DEMO_FLAG).exists():
+        return "Demo data already loaded."
+    as_of = as_of or timezone.localdate()
+    customers, orders = generate(seed=seed, as_of=as_of)
+    with transaction.atomic():
+        bulk_upsert_customers(rows=customers, actor=None)
+        bulk_upsert_orders(rows=orders, actor=None)
+        Setting.objects.create(key=DEMO_FLAG, value={"seed": seed, "as_of": as_of.isoformat()})
+    return f"Loaded demo data: {len(customers):,} customers, {len(orders):,} orders."

@@ -168,7 +168,9 @@ def _lift_vips_to_floor(rows: list[dict]) -> None:
         del row["_vip"]
 
 
-def load_demo_data(*, seed: int = DEMO_SEED, as_of: dt.date | None = None) -> str:
+def load_demo_data(
+    *, seed: int = DEMO_SEED, as_of: dt.date | None = None, size: DemoSize | None = None
+) -> str:
     """Load the demo company once; later calls say it is there and change nothing."""
     from cxloop.core.models import Setting
     from cxloop.customers.services import bulk_upsert_customers, bulk_upsert_orders
@@ -176,7 +178,7 @@ def load_demo_data(*, seed: int = DEMO_SEED, as_of: dt.date | None = None) -> st
     if Setting.objects.filter(key=DEMO_FLAG).exists():
         return "Demo data already loaded."
     as_of = as_of or timezone.localdate()
-    customers, orders = generate(seed=seed, as_of=as_of)
+    customers, orders = generate(seed=seed, as_of=as_of, size=size or DemoSize())
     with transaction.atomic():
         bulk_upsert_customers(rows=customers, actor=None)
         bulk_upsert_orders(rows=orders, actor=None)

@@ -119,7 +119,14 @@ class OutboxMessage(models.Model):
         verbose_name = _("outgoing message")
         verbose_name_plural = _("outbox")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            # The console lists newest first, optionally by status; the purge scans by age.
+            models.Index(fields=["created_at", "id"], name="core_outbox_created_idx"),
+            models.Index(
+                fields=["status", "created_at", "id"], name="core_outbox_status_created_idx"
+            ),
+        ]
         permissions = [("retry_outbox", "Can retry failed outgoing messages")]
 
     def __str__(self) -> str:

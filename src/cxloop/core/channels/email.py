@@ -12,7 +12,7 @@ from cxloop.core.models import OutboxMessage
 
 @register
 class EmailChannel(Channel):
-    name = OutboxMessage.Channel.EMAIL
+    name = OutboxMessage.Channel.EMAIL.value
 
     def send(self, message: OutboxMessage) -> None:
         rendered = render_message(message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -15,8 +16,8 @@ from django.core.management import call_command
 DEMO_ADMIN = "admin"
 
 
-def cmd_migrate(args=None) -> int:
-    call_command("migrate", interactive=False, verbosity=1)
+def cmd_migrate(args=None, *, verbosity: int = 1) -> int:
+    call_command("migrate", interactive=False, verbosity=verbosity)
     call_command("collectstatic", interactive=False, verbosity=0)
     return 0
 
@@ -32,9 +33,23 @@ def cmd_serve(args) -> int:
     from cxloop.wsgi import application
 
     _ensure_static()
+    _check_port(args.host, args.port)
     print(f"cxloop console: http://{_url_host(args.host)}:{args.port}/", flush=True)
     serve(application, host=args.host, port=args.port, threads=args.threads, ident="cxloop")
     return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """Stop with a plain message, not a traceback, when the port is taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            sys.stderr.write(
+                f"cxloop: cannot listen on {host}:{port} ({error.strerror}); "
+                "choose another port with --port\n"
+            )
+            raise SystemExit(2) from None
 
 
 def _url_host(host: str) -> str:
@@ -79,7 +94,9 @@ def cmd_loaddemo(args) -> int:
 def cmd_demo(args) -> int:
     from cxloop.customers.demo import load_demo_data
 
-    cmd_migrate()
+    _check_port(args.host, args.port)
+    print("Preparing the database …", flush=True)
+    cmd_migrate(verbosity=0)
     print(load_demo_data(), flush=True)
     username, password = _demo_admin()
     worker = None if args.no_worker else _start_worker()

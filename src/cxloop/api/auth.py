@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja.security import HttpBearer
 from ninja.security.apikey import APIKeyCookie
-from django.conf import settings
-from django.utils import timezone
 
 from cxloop.api.models import TOKEN_PREFIX, ApiToken, hash_token
 

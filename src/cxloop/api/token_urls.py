@@ -1,9 +1,8 @@
-from django.http import Http404
 from django.urls import path
 
+from cxloop.api import views
 
-def token_list(request):
-    raise Http404
-
-
-urlpatterns = [path("", token_list, name="list")]
+urlpatterns = [
+    path("", views.token_list, name="list"),
+    path("<int:pk>/revoke/", views.token_revoke, name="revoke"),
+]

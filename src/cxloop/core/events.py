@@ -21,8 +21,9 @@ import json
 import re
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -48,19 +49,36 @@ _ID_MAX = InboundEvent._meta.get_field("event_id").max_length
 _TYPE_MAX = InboundEvent._meta.get_field("type").max_length
 _SOURCE_MAX = InboundEvent._meta.get_field("source").max_length
 
+# Values the shared validator accepts but the database refuses (e.g. a bigint overflow, a
+# +23:34 offset on PostgreSQL). Raw psycopg errors escape Django's wrapping on COPY.
+DATABASE_REFUSALS: tuple[type[Exception], ...] = (DataError, OverflowError)
+try:
+    import psycopg
+
+    DATABASE_REFUSALS += (psycopg.DataError,)
+except ImportError:  # SQLite-only installs
+    pass
+
 event_recorded = Signal()  # sent with ``event=`` after the transaction that stored it commits
 
 
 class EventInvalid(ValueError):
     """The event cannot be stored; ``errors`` maps a field path to messages."""
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        self.errors = errors
+    def __init__(self, errors: dict[str, list]) -> None:
+        self.errors = {field: [str(m) for m in messages] for field, messages in errors.items()}
         super().__init__(errors)
 
 
 class EventConflict(Exception):
     """The event id is already stored with different data."""
+
+
+def _occurred(value: dt.datetime) -> dt.datetime:
+    try:
+        return _aware(value)
+    except (OverflowError, ValueError):
+        raise EventInvalid({"occurred_at": [str(_("Out of range."))]}) from None
 
 
 def record_event(
@@ -73,7 +91,7 @@ def record_event(
     actor=None,
 ) -> tuple[InboundEvent, bool]:
     """Store an event once; returns ``(event, created)``. See the module docstring."""
-    occurred_at = _aware(occurred_at)
+    occurred_at = _occurred(occurred_at)
     payload = _normalised(payload)
     _check(event_id=event_id, type_=type, payload=payload, source=source)
     existing = InboundEvent.objects.filter(event_id=event_id).first()
@@ -100,8 +118,10 @@ def record_event(
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    # A time without an offset is taken in the organisation's time zone (Asia/Shanghai).
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    # A time without an offset is taken in the organisation's time zone (Asia/Shanghai);
+    # stored as UTC because PostgreSQL refuses odd offsets (e.g. +23:34) that ISO allows.
+    aware = timezone.make_aware(value) if timezone.is_naive(value) else value
+    return aware.astimezone(dt.UTC)
 
 
 def _normalised(payload: Any) -> Any:
@@ -117,8 +137,13 @@ def _check(*, event_id: str, type_: str, payload: Any, source: str) -> None:
         errors["type"] = [_("Use the form namespace.action, e.g. order.delivered.")]
     if not isinstance(payload, dict):
         errors["payload"] = [_("The payload must be a JSON object.")]
-    elif len(json.dumps(payload)) > MAX_PAYLOAD_BYTES:
+    elif len(text := json.dumps(payload)) > MAX_PAYLOAD_BYTES:
         errors["payload"] = [_("The payload is larger than 64 KB.")]
+    elif "\\u0000" in text:  # PostgreSQL's jsonb cannot store U+0000
+        errors["payload"] = [_("Contains a NUL character.")]
+    for field, value in (("event_id", event_id), ("type", type_), ("source", source)):
+        if "\x00" in value:
+            errors[field] = [_("Contains a NUL character.")]
     if len(source) > _SOURCE_MAX:
         errors["source"] = [_("At most %(max)d characters.") % {"max": _SOURCE_MAX}]
     if errors:
@@ -126,9 +151,109 @@ def _check(*, event_id: str, type_: str, payload: Any, source: str) -> None:
 
 
 def _same_or_conflict(existing: InboundEvent, type_, occurred_at, payload) -> InboundEvent:
-    if existing.type == type_ and existing.occurred_at == occurred_at and existing.payload == payload:
+    if (
+        existing.type == type_
+        and existing.occurred_at == occurred_at
+        and existing.payload == payload
+    ):
         return existing
     raise EventConflict(
         _("Event %(id)s was already received with different data; use a new event id.")
         % {"id": existing.event_id}
     )
+
+
+# --- what an event does to customers and orders ------------------------------------------------
+
+# Order statuses an event moves to; progress never goes backwards (a late "paid" after
+# "delivered" is stored but changes nothing), while cancelled/refunded always apply.
+ORDER_STATUS_FOR_EVENT = {
+    "order.placed": "placed",
+    "order.paid": "paid",
+    "order.shipped": "shipped",
+    "order.delivered": "delivered",
+    "order.cancelled": "cancelled",
+    "order.refunded": "refunded",
+}
+_PROGRESS = ["placed", "paid", "shipped", "delivered", "completed"]
+_FINAL = {"cancelled", "refunded"}
+
+
+def _apply(event: InboundEvent, actor) -> None:
+    """Upsert the records the payload carries, then link the event to its customer/order."""
+    payload = event.payload
+    customer = order = None
+    if event.type.startswith("customer.") and "customer" in payload:
+        customer = _upsert("customer", payload, actor)
+    if event.type.startswith("order.") and "order" in payload:
+        order = _upsert("order", payload, actor)
+    order = order or _find_order(payload.get("order_external_id"))
+    if order is not None and event.type in ORDER_STATUS_FOR_EVENT:
+        order = _advance_order(order, event, actor)
+    customer = customer or _find_customer(payload.get("customer_external_id"))
+    event.customer = customer or (order.customer if order is not None else None)
+    event.order = order
+    event.save(update_fields=["customer", "order"])
+
+
+def _upsert(kind: str, payload: dict, actor):
+    from cxloop.customers import services  # core must not import customers at load time
+
+    record = payload[kind]
+    if not isinstance(record, dict):
+        raise EventInvalid({f"payload.{kind}": [str(_("Must be a JSON object."))]})
+    data = dict(record)
+    data.setdefault("external_id", payload.get(f"{kind}_external_id"))
+    upsert = services.upsert_customer if kind == "customer" else services.upsert_order
+    try:
+        return upsert(data=data, actor=actor)[0]
+    except ValidationError as exc:
+        raise EventInvalid(
+            {f"payload.{kind}.{f}": [str(_(m)) for m in ms] for f, ms in exc.message_dict.items()}
+        ) from exc
+    except DATABASE_REFUSALS as exc:  # valid to the validator, not to the database
+        raise EventInvalid({f"payload.{kind}": [_("A value is out of range.")]}) from exc
+
+
+def _find_customer(external_id):
+    from cxloop.customers.models import Customer
+
+    if not isinstance(external_id, str) or not external_id:
+        return None
+    return Customer.objects.filter(external_id=external_id).first()
+
+
+def _find_order(external_id):
+    from cxloop.customers.models import Order
+
+    if not isinstance(external_id, str) or not external_id:
+        return None
+    return Order.objects.select_related("customer").filter(external_id=external_id).first()
+
+
+def _next_status(current: str, wanted: str) -> str:
+    if wanted in _FINAL:
+        return wanted
+    if current in _FINAL or _PROGRESS.index(wanted) <= _PROGRESS.index(current):
+        return current
+    return wanted
+
+
+def _advance_order(order, event: InboundEvent, actor):
+    """Move the order's status on (and stamp delivered_at) through the order service."""
+
+    status = _next_status(order.status, ORDER_STATUS_FOR_EVENT[event.type])
+    delivered_at = order.delivered_at
+    if event.type == "order.delivered" and status == "delivered":
+        delivered_at = event.payload.get("delivered_at") or event.occurred_at
+    if status == order.status and delivered_at == order.delivered_at:
+        return order
+    row = {
+        "external_id": order.external_id,
+        "customer_external_id": order.customer.external_id,
+        "amount_fen": order.amount_fen,
+        "placed_at": order.placed_at,
+        "status": status,
+        "delivered_at": delivered_at,
+    }
+    return _upsert("order", {"order": row}, actor)

@@ -1,0 +1,63 @@
+"""The OpenAPI document and the docs page are served and describe the API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cxloop.api.schemas import CustomerIn, OrderIn
+from cxloop.customers.validation import CUSTOMER_FIELDS, ORDER_FIELDS
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED_PATHS = {
+    "/api/v1/health": {"get"},
+    "/api/v1/customers": {"get"},
+    "/api/v1/customers/{external_id}": {"get", "put"},
+    "/api/v1/customers/bulk": {"post"},
+    "/api/v1/orders": {"get"},
+    "/api/v1/orders/{external_id}": {"get", "put"},
+    "/api/v1/orders/bulk": {"post"},
+    "/api/v1/events": {"get", "post"},
+    "/api/v1/events/bulk": {"post"},
+}
+
+
+@pytest.fixture
+def document(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    return json.loads(response.content)
+
+
+def test_document_lists_every_path(document):
+    assert document["info"]["title"] == "cxloop API"
+    assert document["info"]["version"] == "1"
+    paths = {path: set(ops) for path, ops in document["paths"].items()}
+    assert paths == EXPECTED_PATHS
+
+
+def test_document_declares_bearer_auth(document):
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["BearerTokenAuth"] == {"type": "http", "scheme": "bearer"}
+    assert "security" not in document["paths"]["/api/v1/health"]["get"]
+    assert document["paths"]["/api/v1/customers"]["get"]["security"]
+
+
+def test_documented_fields_match_the_validator():
+    # The API documents exactly the fields the shared validator reads (orders: fen only).
+    assert set(CustomerIn.model_fields) == set(CUSTOMER_FIELDS)
+    assert set(OrderIn.model_fields) == set(ORDER_FIELDS) - {"amount"}
+
+
+def test_amounts_documented_as_integer_fen(document):
+    order_in = document["components"]["schemas"]["OrderIn"]["properties"]["amount_fen"]
+    assert order_in["type"] == "integer" and order_in["minimum"] == 0
+
+
+def test_docs_page_is_served(client):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    assert b"openapi.json" in response.content

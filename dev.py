@@ -38,7 +38,7 @@ def run(*command: str, env: dict | None = None) -> None:
 
 
 def ensure_venv(extras: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (this file may run on an older Python)
         raise SystemExit("cxloop needs Python 3.11 or newer")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
@@ -59,10 +59,20 @@ def ensure_chromium() -> None:
     say("installing Debian's chromium for the browser tests")
     prefix = [] if os.geteuid() == 0 else ["sudo"]
     if shutil.which("apt-get") is None:
-        raise SystemExit("chromium is missing and apt-get is not available; install chromium "
-                         "or set CXLOOP_SKIP_BROWSER=1")
+        raise SystemExit(
+            "chromium is missing and apt-get is not available; "
+            "install chromium or set CXLOOP_SKIP_BROWSER=1"
+        )
     run(*prefix, "apt-get", "update", "-qq")
-    run(*prefix, "apt-get", "install", "-y", "-qq", "chromium", env={"DEBIAN_FRONTEND": "noninteractive"})
+    run(
+        *prefix,
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "chromium",
+        env={"DEBIAN_FRONTEND": "noninteractive"},
+    )
 
 
 def postgres_reachable() -> bool:
@@ -75,7 +85,7 @@ def postgres_reachable() -> bool:
 
 def demo(argv: list[str]) -> None:
     ensure_venv("")
-    os.execv(str(BIN / "cxloop"), [str(BIN / "cxloop"), "demo", *argv])
+    os.execv(str(BIN / "cxloop"), [str(BIN / "cxloop"), "demo", *argv])  # noqa: S606
 
 
 def test(argv: list[str]) -> None:

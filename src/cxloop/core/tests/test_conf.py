@@ -51,6 +51,14 @@ def test_bad_values_raise_naming_the_variable(env, reader, raw):
     assert "CXLOOP_TESTVAR" in str(caught.value)
 
 
+def _cxloop_config(data_dir, **variables) -> subprocess.CompletedProcess:
+    """Run `cxloop config` in a fresh process, as a user would, with these variables set."""
+    environment = {**os.environ, "CXLOOP_DATA_DIR": str(data_dir), **variables}
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    command = [sys.executable, "-m", "cxloop.cli", "config"]
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+
+
 @pytest.mark.parametrize(
     "name,value",
     [
@@ -62,30 +70,14 @@ def test_bad_values_raise_naming_the_variable(env, reader, raw):
     ],
 )
 def test_cli_refuses_to_start_with_a_bad_value(tmp_path, name, value):
-    environment = {**os.environ, "CXLOOP_DATA_DIR": str(tmp_path), name: value}
-    environment.pop("DJANGO_SETTINGS_MODULE", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "cxloop.cli", "config"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _cxloop_config(tmp_path, **{name: value})
     assert result.returncode == 2
     assert name in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_cli_config_runs_with_defaults(tmp_path):
-    environment = {**os.environ, "CXLOOP_DATA_DIR": str(tmp_path), "CXLOOP_DATABASE_URL": ""}
-    environment.pop("DJANGO_SETTINGS_MODULE", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "cxloop.cli", "config"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _cxloop_config(tmp_path, CXLOOP_DATABASE_URL="")
     assert result.returncode == 0, result.stderr
     assert "Asia/Shanghai" in result.stdout
     assert (tmp_path / "secret_key").exists()

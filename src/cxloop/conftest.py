@@ -15,6 +15,12 @@ from django.test import Client
 from cxloop.core import roles
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_asked(settings):
+    """Assertions read English text; tests of the Chinese default set zh-hans themselves."""
+    settings.LANGUAGE_CODE = "en"
+
+
 def _user(django_user_model, username: str, role: str | None):
     user = django_user_model.objects.create_user(username=username, password="pw-" + username)
     if role:

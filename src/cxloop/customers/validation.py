@@ -23,25 +23,25 @@ from typing import Any
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 from openpyxl.utils.datetime import from_excel
 
 from cxloop.core.money import yuan_to_fen
 from cxloop.customers.models import Order
 
-REQUIRED = N_("This value is required.")
-TOO_LONG = N_("Too long.")
-BAD_PHONE = N_("Not a valid mobile number (11 digits starting with 1).")
-BAD_EMAIL = N_("Not a valid email address.")
-BAD_DATE = N_("Not a valid date (use YYYY-MM-DD).")
-BAD_DATETIME = N_("Not a valid date and time (use YYYY-MM-DD HH:MM).")
-FUTURE_DATE = N_("Date is in the future.")
-BAD_BOOL = N_("Not a yes/no value (use 是/否, yes/no, 1/0).")
-BAD_AMOUNT = N_("Not a valid amount.")
-NEGATIVE_AMOUNT = N_("Amount cannot be negative.")
-BAD_CHOICE = N_("Unknown value.")
-UNKNOWN_CUSTOMER = N_("Unknown customer.")
-BAD_TAGS = N_("Too many or too long tags.")
+REQUIRED = gettext_noop("This value is required.")
+TOO_LONG = gettext_noop("Too long.")
+BAD_PHONE = gettext_noop("Not a valid mobile number (11 digits starting with 1).")
+BAD_EMAIL = gettext_noop("Not a valid email address.")
+BAD_DATE = gettext_noop("Not a valid date (use YYYY-MM-DD).")
+BAD_DATETIME = gettext_noop("Not a valid date and time (use YYYY-MM-DD HH:MM).")
+FUTURE_DATE = gettext_noop("Date is in the future.")
+BAD_BOOL = gettext_noop("Not a yes/no value (use 是/否, yes/no, 1/0).")
+BAD_AMOUNT = gettext_noop("Not a valid amount.")
+NEGATIVE_AMOUNT = gettext_noop("Amount cannot be negative.")
+BAD_CHOICE = gettext_noop("Unknown value.")
+UNKNOWN_CUSTOMER = gettext_noop("Unknown customer.")
+BAD_TAGS = gettext_noop("Too many or too long tags.")
 
 MAX_ERROR_VALUE = 100  # characters of the offending value kept in an error report
 

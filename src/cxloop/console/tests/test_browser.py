@@ -150,6 +150,8 @@ def test_switch_language_to_english(browser, live_server, owner, shop):
     try:
         page.goto(live_server.url + "/customers/")
         expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+        expect(page.locator("nav.sidebar")).to_contain_text("倾听")
+        expect(page.locator("h1")).to_have_text("客户")
         page.select_option("#language-select", "en")
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page).to_have_url(f"{live_server.url}/customers/")

@@ -208,3 +208,11 @@ def test_language_switch_to_english(owner_client):
     assert response.wsgi_request.LANGUAGE_CODE == "en"
     assert '<html lang="en">' in response.content.decode()
     assert 'value="en" lang="en" selected' in response.content.decode()
+
+
+def test_console_speaks_chinese_by_default(settings, owner_client):
+    settings.LANGUAGE_CODE = "zh-hans"
+    html = owner_client.get(reverse("console:home")).content.decode()
+    assert '<html lang="zh-hans">' in html
+    for label in ["首页", "倾听", "洞察", "行动", "留存", "成效", "退出登录"]:
+        assert label in html

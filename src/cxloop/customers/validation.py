@@ -39,6 +39,9 @@ FUTURE_DATE = gettext_noop("Date is in the future.")
 BAD_BOOL = gettext_noop("Not a yes/no value (use 是/否, yes/no, 1/0).")
 BAD_AMOUNT = gettext_noop("Not a valid amount.")
 NEGATIVE_AMOUNT = gettext_noop("Amount cannot be negative.")
+TOO_LARGE_AMOUNT = gettext_noop("Amount is too large.")
+# ¥100 billion: far above any real order, far below the 64-bit column's limit.
+MAX_AMOUNT_FEN = 10**13
 BAD_CHOICE = gettext_noop("Unknown value.")
 UNKNOWN_CUSTOMER = gettext_noop("Unknown customer.")
 BAD_TAGS = gettext_noop("Too many or too long tags.")
@@ -205,8 +208,12 @@ def parse_datetime(value: Any) -> dt.datetime:
         moment = _parse_datetime_text(as_text(value))
     if moment.tzinfo is None:
         # Asia/Shanghai has had no DST since 1991, so replace() is exact there.
-        moment = moment.replace(tzinfo=timezone.get_default_timezone())
-    return moment
+        return moment.replace(tzinfo=timezone.get_default_timezone())
+    try:
+        # Store explicit offsets as UTC: PostgreSQL refuses unusual ones such as +23:34.
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise Invalid(BAD_DATETIME) from None
 
 
 def _parse_datetime_text(raw: str) -> dt.datetime:
@@ -254,16 +261,14 @@ def parse_yuan(value: Any) -> int:
     if value.__class__ is str and (plain := _PLAIN_YUAN.fullmatch(value)):
         # Fast path for the usual "128.50": same result as yuan_to_fen, without Decimal.
         whole, cents = plain.groups()
-        return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+        return _within_range(int(whole) * 100 + int((cents or "0").ljust(2, "0")))
     if isinstance(value, bool):
         raise Invalid(BAD_AMOUNT)
     try:
         fen = yuan_to_fen(value)
     except (ValueError, ArithmeticError):
         raise Invalid(BAD_AMOUNT) from None
-    if fen < 0:
-        raise Invalid(NEGATIVE_AMOUNT)
-    return fen
+    return _within_range(fen)
 
 
 def parse_fen(value: Any) -> int:
@@ -274,8 +279,14 @@ def parse_fen(value: Any) -> int:
         fen = int(as_text(value))
     except ValueError:
         raise Invalid(BAD_AMOUNT) from None
+    return _within_range(fen)
+
+
+def _within_range(fen: int) -> int:
     if fen < 0:
         raise Invalid(NEGATIVE_AMOUNT)
+    if fen > MAX_AMOUNT_FEN:
+        raise Invalid(TOO_LARGE_AMOUNT)
     return fen
 
 

@@ -120,3 +120,20 @@ def test_validate_row_requires_the_key_fields():
 def test_validate_row_blank_values_are_left_out():
     clean, errors = v.validate_row("customers", {"external_id": " C1 ", "email": " "}, row=2)
     assert errors == [] and clean == {"external_id": "C1"}
+
+
+def test_amounts_beyond_any_real_order_are_refused():
+    assert v.parse_fen(str(v.MAX_AMOUNT_FEN)) == v.MAX_AMOUNT_FEN
+    for parse, raw in [(v.parse_fen, 10**30), (v.parse_yuan, "1" * 15), (v.parse_yuan, "1e20")]:
+        with pytest.raises(v.Invalid) as exc:
+            parse(raw)
+        assert exc.value.reason == v.TOO_LARGE_AMOUNT
+
+
+def test_explicit_offsets_are_stored_as_utc():
+    moment = v.parse_datetime("2024-05-01T10:30:00+23:34")
+    assert moment.utcoffset() == dt.timedelta(0)
+    assert moment == dt.datetime(2024, 4, 30, 10, 56, tzinfo=dt.UTC)
+    with pytest.raises(v.Invalid) as exc:
+        v.parse_datetime("9999-12-31T23:59:00-12:00")
+    assert exc.value.reason == v.BAD_DATETIME

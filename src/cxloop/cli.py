@@ -29,7 +29,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxloop", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"cxloop {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_running_commands(commands)
+    _add_data_commands(commands)
+    commands.add_parser("config", help="show the effective configuration (no secrets)")
+    manage = commands.add_parser("manage", help="run a Django management command")
+    manage.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
 
+
+def _add_running_commands(commands) -> None:
+    """Commands that start or prepare cxloop's processes."""
     demo = commands.add_parser(
         "demo", help="set up, load demo data once, and start the web console and the worker"
     )
@@ -54,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--email", default="")
     admin.add_argument("--password", help="password (asked for when left out)")
 
+
+def _add_data_commands(commands) -> None:
+    """Commands that move data in and out."""
     importer = commands.add_parser("import", help="import customers or orders from CSV/XLSX")
     importer.add_argument("kind", choices=["customers", "orders"], help="what the file holds")
     importer.add_argument("file", help="path of a .csv or .xlsx file")
@@ -77,11 +89,6 @@ def _parser() -> argparse.ArgumentParser:
 
     demo_data = commands.add_parser("loaddemo", help="load the demo company's data (once)")
     demo_data.add_argument("--seed", type=int, default=20261122)
-
-    commands.add_parser("config", help="show the effective configuration (no secrets)")
-    manage = commands.add_parser("manage", help="run a Django management command")
-    manage.add_argument("args", nargs=argparse.REMAINDER)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -105,6 +106,8 @@ def cmd_demo(args) -> int:
         f"  sign in as {username} / {password}\n  (Ctrl-C stops web and worker)\n",
         flush=True,
     )
+    # SIGTERM (systemd, a test, `kill`) must stop the worker too, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         from waitress import serve
 
@@ -118,6 +121,10 @@ def cmd_demo(args) -> int:
             worker.terminate()
             worker.wait(timeout=10)
     return 0
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _demo_admin() -> tuple[str, str]:

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 from openpyxl.utils.datetime import from_excel
 
 from cxloop.core.money import yuan_to_fen

@@ -46,6 +46,7 @@ TAGS = [
 CHANNELS = [("store", 40), ("online", 25), ("app", 20), ("mini_program", 15)]
 VIP_SHARE = 0.10
 VIP_YEARLY_FLOOR_FEN = 500_000
+REGULAR_ONE_TIMERS = 0.4  # a realistic repeat-purchase rate: about 60 % of regulars buy again
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ def _orders(rng, customers, vip_ids, as_of, total) -> list[dict]:
     regular_rows = [c for c in customers if c["external_id"] not in vip_ids]
     vip_orders = total // 4  # VIPs: a tenth of the customers, a quarter of the orders
     plan = [(c, True) for c in _spread(rng, vip_rows, vip_orders)]
-    plan += [(c, False) for c in _spread(rng, regular_rows, total - vip_orders)]
+    regular_orders = _spread(rng, regular_rows, total - vip_orders, one_timers=REGULAR_ONE_TIMERS)
+    plan += [(c, False) for c in regular_orders]
     tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     end = dt.datetime.combine(as_of, dt.time(21, 0), tzinfo=tz)
     rows = [_order(rng, index, customer, vip, end) for index, (customer, vip) in enumerate(plan)]
@@ -117,11 +119,16 @@ def _orders(rng, customers, vip_ids, as_of, total) -> list[dict]:
     return rows
 
 
-def _spread(rng: random.Random, customers: list[dict], count: int) -> list[dict]:
-    """Every customer gets at least one order, the rest fall at random."""
+def _spread(
+    rng: random.Random, customers: list[dict], count: int, one_timers: float = 0.0
+) -> list[dict]:
+    """Every customer gets one order; a share stops there, the rest buy again, some often."""
     if not customers:
         return []
-    picks = list(customers) + [rng.choice(customers) for _ in range(count - len(customers))]
+    repeaters = [c for c in customers if rng.random() >= one_timers] or customers
+    weights = [rng.lognormvariate(0, 0.5) for _ in repeaters]
+    extra = max(0, count - len(customers))
+    picks = list(customers) + rng.choices(repeaters, weights=weights, k=extra)
     rng.shuffle(picks)
     return picks[:count]
 

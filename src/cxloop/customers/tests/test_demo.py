@@ -43,6 +43,9 @@ def test_shape_matches_the_plans():
             spend[order["customer_external_id"]] += order["amount_fen"]
     vips = [key for key, fen in spend.items() if fen >= 500_000]
     assert len(vips) == 200  # exactly 10 %
+    buyers = Counter(o["customer_external_id"] for o in orders)
+    repeat_rate = sum(1 for count in buyers.values() if count >= 2) / len(buyers)
+    assert 0.5 <= repeat_rate <= 0.8  # not everyone comes back
 
 
 @pytest.mark.django_db

@@ -426,6 +426,7 @@ def _save_progress(job: ImportJob, summary: UpsertSummary) -> None:
     job.unchanged_count = summary.unchanged
     job.error_count = summary.bad_rows
     ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now(),
         total_rows=job.total_rows,
         processed_rows=job.processed_rows,
         created_count=job.created_count,

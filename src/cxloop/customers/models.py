@@ -118,6 +118,9 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # A running job's worker touches this after every chunk; a stale one means the worker died.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    run_count = models.IntegerField(_("runs"), default=0)
 
     class Meta:
         verbose_name = _("import")

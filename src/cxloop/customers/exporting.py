@@ -24,26 +24,15 @@ from django.utils.translation import gettext as _
 from cxloop.core.audit import record_audit
 from cxloop.core.pii import can_see_pii, mask_email, mask_phone
 from cxloop.customers.models import Customer, Order
+from cxloop.customers.services import CUSTOMER_FIELDS
 
 KINDS = ("customers", "orders")
 FORMATS = ("csv", "xlsx")
 CHUNK_SIZE = 2000
 CSV_BOM = "\ufeff"  # lets Excel open UTF-8 CSV with Chinese text correctly
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CUSTOMER_COLUMNS = [
-    "external_id",
-    "name",
-    "phone",
-    "email",
-    "birthday",
-    "registered_at",
-    "region",
-    "store",
-    "consent_survey",
-    "consent_marketing",
-    "tags",
-    "created_at",
-]
+# The upserted fields, so an exported file imports back unchanged; then when it was created.
+CUSTOMER_COLUMNS = [*CUSTOMER_FIELDS, "created_at"]
 ORDER_COLUMNS = [
     "external_id",
     "customer_external_id",

@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "cxloop.core",
     "cxloop.customers",
+    "cxloop.surveys",
     "cxloop.console",
     "cxloop.api",
 ]

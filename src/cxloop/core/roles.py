@@ -40,6 +40,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.add_user",
         "auth.change_user",
         "api.manage_tokens",
+        "surveys.view_survey",
+        "surveys.add_survey",
+        "surveys.change_survey",
+        "surveys.publish_survey",
+        "surveys.view_results",
+        "surveys.clean_responses",
+        "surveys.view_invitation",
+        "surveys.add_invitation",
+        "surveys.view_response",
     ],
     AGENT: _EVERYONE
     + [
@@ -47,11 +56,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.change_customer",
         "customers.view_pii",
         "customers.view_order",
+        "surveys.view_survey",
+        "surveys.view_results",
+        "surveys.view_invitation",
+        "surveys.view_response",
     ],
     DEPARTMENT_HANDLER: _EVERYONE,
     ANALYST: _EVERYONE
-    + ["customers.view_customer", "customers.view_order", "customers.export_data"],
-    VIEWER: _EVERYONE,
+    + [
+        "customers.view_customer",
+        "customers.view_order",
+        "customers.export_data",
+        "surveys.view_survey",
+        "surveys.view_results",
+        "surveys.view_response",
+        "surveys.clean_responses",
+    ],
+    VIEWER: _EVERYONE + ["surveys.view_survey", "surveys.view_results"],
 }
 
 

@@ -1,0 +1,5 @@
+
+app_name = "answer"
+
+# The public answer pages (/s/…) are added by surveys/public_views.py.
+urlpatterns: list = []

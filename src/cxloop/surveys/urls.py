@@ -1,0 +1,5 @@
+
+app_name = "surveys"
+
+# Console pages (editor, invitations, results) are added by their modules.
+urlpatterns: list = []

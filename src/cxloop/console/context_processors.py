@@ -17,7 +17,12 @@ _NAV_BY_VIEW = {
     "core:user_edit": "users",
     "core:audit": "audit",
 }
-_NAV_BY_NAMESPACE = {"customers": "customers", "core": "outbox", "api_tokens": "tokens"}
+_NAV_BY_NAMESPACE = {
+    "customers": "customers",
+    "core": "outbox",
+    "api_tokens": "tokens",
+    "surveys": "surveys",
+}
 
 
 def nav_entry(request) -> str:

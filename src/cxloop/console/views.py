@@ -11,6 +11,7 @@ import plotly
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
@@ -27,20 +28,22 @@ class Section:
     summary: str
     release: str
     items: tuple[str, ...]
+    # Pages of this section that already exist: (URL name, label, permission needed).
+    available: tuple[tuple[str, str, str], ...] = ()
 
 
 SECTIONS = {
     "listen": Section(
         _("Listen"),
         _("Surveys, triggers, invitations and answer pages."),
-        _("These arrive with the surveys release."),
+        _("The survey editor is here; the rest arrives with the surveys release."),
         (
-            _("Survey editor: rating scales, NPS, customer effort, open questions, skip logic"),
             _("Triggers after orders, deliveries, resolved cases and registrations"),
             _("Invitations by SMS, email and QR code in store, with quiet hours"),
             _("Mobile answer pages that take under three minutes, and data cleaning"),
             _("Feedback from every channel in one inbox"),
         ),
+        available=(("surveys:list", _("Surveys"), "surveys.view_survey"),),
     ),
     "understand": Section(
         _("Understand"),
@@ -110,7 +113,13 @@ def section(request, section: str):
     require(request.user, "core.view_dashboard")
     if section not in SECTIONS:
         raise Http404
-    return render(request, "console/section.html", {"section": SECTIONS[section]})
+    current = SECTIONS[section]
+    available = [
+        (reverse(url_name), label)
+        for url_name, label, perm in current.available
+        if request.user.has_perm(perm)
+    ]
+    return render(request, "console/section.html", {"section": current, "available": available})
 
 
 @functools.cache

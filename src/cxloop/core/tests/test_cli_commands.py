@@ -54,6 +54,18 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 150) -> int:
     raise AssertionError(f"{url} did not answer within {seconds} s")
 
 
+def _wait_for_line(log, text: str, seconds: float = 60) -> str:
+    """The log so far, once it holds ``text`` (the worker starts beside the web server)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        log.seek(0)
+        output = log.read()
+        if text in output:
+            return output
+        time.sleep(0.3)
+    raise AssertionError(f"{text!r} not in the demo's output:\n{output}")
+
+
 def _assert_process_ends(pid: int, seconds: float = 15) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -81,9 +93,7 @@ def test_demo_starts_web_and_worker_with_demo_data(tmp_path):
     )
     try:
         assert _wait_for(f"http://127.0.0.1:{port}/login/", process) == 200
-        time.sleep(1)  # let the worker print its banner
-        log.seek(0)
-        output = log.read()
+        output = _wait_for_line(log, "Huey consumer started")
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -107,6 +107,8 @@ HUEY = _huey(QUEUE_URL, immediate=env_bool("CXLOOP_QUEUE_IMMEDIATE", False))
 vars().update(_email(env_url("CXLOOP_EMAIL_URL", "file://", ("file", "smtp", "smtps", "smtp+tls"))))
 DEFAULT_FROM_EMAIL = env_str("CXLOOP_EMAIL_FROM", "cxloop@localhost")
 CXLOOP_WEBHOOK_URL = env_str("CXLOOP_WEBHOOK_URL", "")
+# Where customers reach the answer pages: survey links in messages are absolute URLs.
+CXLOOP_PUBLIC_URL = env_str("CXLOOP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 CXLOOP_WEBHOOK_SECRET = env_str("CXLOOP_WEBHOOK_SECRET", "")
 CXLOOP_OUTBOX_MAX_ATTEMPTS = env_int("CXLOOP_OUTBOX_MAX_ATTEMPTS", 10, minimum=1)
 CXLOOP_OUTBOX_KEEP_DAYS = env_int("CXLOOP_OUTBOX_KEEP_DAYS", 90, minimum=1)

@@ -11,7 +11,7 @@ from ninja.responses import NinjaJSONEncoder
 
 from cxloop.api.auth import API_AUTH
 from cxloop.api.errors import JsonParser, install_error_handlers
-from cxloop.api.routers import customers, events, health, orders
+from cxloop.api.routers import customers, events, health, metrics, orders, surveys
 
 DESCRIPTION = """
 Push customers, orders and business events into cxloop and read them back.
@@ -58,3 +58,5 @@ api.add_router("/health", health.router)
 api.add_router("/customers", customers.router)
 api.add_router("/orders", orders.router)
 api.add_router("/events", events.router)
+api.add_router("/surveys", surveys.router)
+api.add_router("/metrics", metrics.router)

@@ -2,7 +2,21 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
+def _queue_triggers(sender, event, **kwargs) -> None:
+    # Imported on first use: the trigger module pulls in the customer selectors (and openpyxl),
+    # which every web and worker process would otherwise pay for at start-up.
+    from cxloop.surveys.triggers import on_event_recorded
+
+    on_event_recorded(sender, event=event, **kwargs)
+
+
 class SurveysConfig(AppConfig):
     name = "cxloop.surveys"
     label = "surveys"
     verbose_name = _("Surveys")
+
+    def ready(self) -> None:
+        from cxloop.core.events import event_recorded
+
+        # Events (order delivered, …) → survey invitations through the triggers.
+        event_recorded.connect(_queue_triggers, dispatch_uid="cxloop.surveys.triggers")

@@ -21,6 +21,13 @@ EXPECTED_PATHS = {
     "/api/v1/orders/bulk": {"post"},
     "/api/v1/events": {"get", "post"},
     "/api/v1/events/bulk": {"post"},
+    "/api/v1/surveys": {"get"},
+    "/api/v1/surveys/{key}": {"get"},
+    "/api/v1/surveys/{key}/export": {"get"},
+    "/api/v1/surveys/{key}/invitations": {"get", "post"},
+    "/api/v1/surveys/{key}/responses": {"get"},
+    "/api/v1/surveys/{key}/responses/export": {"get"},
+    "/api/v1/metrics": {"get"},
 }
 
 

@@ -1,0 +1,243 @@
+"""/api/v1/surveys: list, read, definition export, invitations, responses and their export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Query, Router, Schema, Status
+
+from cxloop.api import queries
+from cxloop.api.errors import InvalidInput
+from cxloop.api.schemas import (
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+    ErrorOut,
+    InputSchema,
+    ValidationErrorOut,
+)
+from cxloop.core.roles import require
+from cxloop.customers.models import Customer
+from cxloop.surveys import exporting, invitations
+from cxloop.surveys.models import Invitation, Response, Survey
+
+router = Router(tags=["surveys"])
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+NOT_FOUND = _("No survey with this key.")
+
+
+class SurveyOut(Schema):
+    key: str
+    title: str
+    status: str
+    version: int | None = Field(description="Number of the published version answered now.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class SurveyDetailOut(SurveyOut):
+    definition: dict[str, Any] = Field(description="The published definition, else the draft.")
+
+
+class SurveyPage(Schema):
+    items: list[SurveyOut]
+    next_cursor: str | None
+
+
+class PageFilters(Schema):
+    limit: int = Field(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX)
+    cursor: str | None = Field(None, description="next_cursor of the previous page.")
+
+
+def _survey_or_404(key: str) -> Survey:
+    return queries.get_or_404(Survey.objects.select_related("current_version"), NOT_FOUND, key=key)
+
+
+def _survey_out(survey: Survey) -> dict:
+    version = survey.current_version
+    return {
+        "key": survey.key,
+        "title": survey.title,
+        "status": survey.status,
+        "version": version.number if version else None,
+        "created_at": survey.created_at,
+        "updated_at": survey.updated_at,
+    }
+
+
+def _definition(survey: Survey) -> dict:
+    return survey.current_version.definition if survey.current_version else survey.draft
+
+
+@router.get("", response={200: SurveyPage, **ERRORS}, summary="List surveys")
+def list_surveys(request: HttpRequest, filters: Query[PageFilters]):
+    require(request.auth, "surveys.view_survey")
+    qs = Survey.objects.select_related("current_version")
+    rows, next_cursor = queries.page(qs, cursor=filters.cursor, limit=filters.limit)
+    return {"items": [_survey_out(s) for s in rows], "next_cursor": next_cursor}
+
+
+@router.get("/{key}", response={200: SurveyDetailOut, **ERRORS}, summary="Read a survey")
+def get_survey(request: HttpRequest, key: str):
+    require(request.auth, "surveys.view_survey")
+    survey = _survey_or_404(key)
+    return {**_survey_out(survey), "definition": _definition(survey)}
+
+
+@router.get(
+    "/{key}/export",
+    response={200: dict[str, Any], **ERRORS},
+    summary="The survey definition as JSON (docs/survey-format.md)",
+)
+def export_survey(request: HttpRequest, key: str):
+    require(request.auth, "surveys.view_survey")
+    return _definition(_survey_or_404(key))
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+
+class InvitationIn(InputSchema):
+    customer: str = Field(description="The customer's external id.", max_length=64)
+    channel: Literal["email", "sms", "wechat", "link"] = "sms"
+    send_at: dt.datetime | None = Field(None, description="Default: now.")
+    expires_in_hours: int = Field(168, ge=1, le=24 * 90)
+
+
+class InvitationOut(Schema):
+    id: int
+    customer: str | None
+    channel: str
+    status: str
+    suppressed_reason: str = Field(description="Why it was not sent (a code), else empty.")
+    scheduled_for: dt.datetime
+    sent_at: dt.datetime | None
+    answered_at: dt.datetime | None
+    expires_at: dt.datetime | None
+
+
+class InvitationPage(Schema):
+    items: list[InvitationOut]
+    next_cursor: str | None
+
+
+def _invitation_out(invitation: Invitation) -> dict:
+    customer = invitation.customer
+    return {
+        "id": invitation.pk,
+        "customer": customer.external_id if customer else None,
+        "channel": invitation.channel,
+        "status": invitation.status,
+        "suppressed_reason": invitation.suppressed_reason,
+        "scheduled_for": invitation.scheduled_for,
+        "sent_at": invitation.sent_at,
+        "answered_at": invitation.answered_at,
+        "expires_at": invitation.expires_at,
+    }
+
+
+@router.post(
+    "/{key}/invitations",
+    response={201: InvitationOut, **ERRORS},
+    summary="Invite a customer (or record why not)",
+)
+def create_invitation(request: HttpRequest, key: str, payload: InvitationIn):
+    require(request.auth, "surveys.add_invitation")
+    survey = _survey_or_404(key)
+    customer = Customer.objects.filter(external_id=payload.customer.replace("\x00", "")).first()
+    if customer is None:
+        raise InvalidInput({"customer": [_("No customer with this external id.")]})
+    invitation = invitations.invite(
+        survey=survey,
+        customer=customer,
+        channel=payload.channel,
+        actor=request.auth,
+        send_at=queries.utc(payload.send_at, "send_at"),
+        expires_in=dt.timedelta(hours=payload.expires_in_hours),
+    )
+    return Status(201, _invitation_out(invitation))
+
+
+@router.get(
+    "/{key}/invitations", response={200: InvitationPage, **ERRORS}, summary="List invitations"
+)
+def list_invitations(request: HttpRequest, key: str, filters: Query[PageFilters]):
+    require(request.auth, "surveys.view_invitation")
+    survey = _survey_or_404(key)
+    qs = Invitation.objects.filter(survey=survey).select_related("customer")
+    rows, next_cursor = queries.page(qs, cursor=filters.cursor, limit=filters.limit)
+    return {"items": [_invitation_out(i) for i in rows], "next_cursor": next_cursor}
+
+
+# --- responses -----------------------------------------------------------------------------
+
+
+class ResponseOut(Schema):
+    id: int
+    version: int
+    customer: str | None
+    submitted_at: dt.datetime
+    channel: str
+    region: str
+    store: str
+    age_band: str
+    segment: str
+    nps: int | None
+    csat: int | None
+    ces: int | None
+    csi: float | None
+    excluded: bool
+    flags: list[Any]
+    answers: dict[str, Any]
+
+
+class ResponsePage(Schema):
+    items: list[ResponseOut]
+    next_cursor: str | None
+
+
+class ExportFilters(Schema):
+    format: Literal["csv", "xlsx"] = "csv"
+
+
+def _response_out(response: Response) -> dict:
+    return {
+        "id": response.pk,
+        "version": response.version.number,
+        "customer": response.customer.external_id if response.customer else None,
+        **{
+            name: getattr(response, name)
+            for name in ResponseOut.model_fields
+            if name not in {"id", "version", "customer"}
+        },
+    }
+
+
+@router.get(
+    "/{key}/responses",
+    response={200: ResponsePage, **ERRORS},
+    summary="List submitted responses, newest first",
+)
+def list_responses(request: HttpRequest, key: str, filters: Query[PageFilters]):
+    require(request.auth, "surveys.view_response")
+    survey = _survey_or_404(key)
+    qs = Response.objects.filter(survey=survey, submitted_at__isnull=False).select_related(
+        "version", "customer"
+    )
+    rows, next_cursor = queries.page(
+        qs, cursor=filters.cursor, limit=filters.limit, newest_first=True
+    )
+    return {"items": [_response_out(r) for r in rows], "next_cursor": next_cursor}
+
+
+@router.get(
+    "/{key}/responses/export",
+    response={200: None, **ERRORS},
+    summary="All submitted responses as CSV or XLSX (PII masked without view_pii)",
+)
+def export_responses(request: HttpRequest, key: str, filters: Query[ExportFilters]):
+    require(request.auth, "surveys.view_response")
+    survey = _survey_or_404(key)
+    return exporting.export_response(survey=survey, fmt=filters.format, user=request.auth)

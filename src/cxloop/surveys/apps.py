@@ -10,6 +10,12 @@ def _queue_triggers(sender, event, **kwargs) -> None:
     on_event_recorded(sender, event=event, **kwargs)
 
 
+def _imported_orders_to_events(sender, order_external_ids, **kwargs) -> None:
+    from cxloop.surveys.triggers import events_for_imported_orders
+
+    events_for_imported_orders(order_external_ids=order_external_ids)
+
+
 class SurveysConfig(AppConfig):
     name = "cxloop.surveys"
     label = "surveys"
@@ -17,6 +23,11 @@ class SurveysConfig(AppConfig):
 
     def ready(self) -> None:
         from cxloop.core.events import event_recorded
+        from cxloop.customers.signals import orders_imported
 
         # Events (order delivered, …) → survey invitations through the triggers.
         event_recorded.connect(_queue_triggers, dispatch_uid="cxloop.surveys.triggers")
+        # Imported delivered orders become order.delivered events for the same triggers.
+        orders_imported.connect(
+            _imported_orders_to_events, dispatch_uid="cxloop.surveys.imported_orders"
+        )

@@ -209,3 +209,26 @@ def test_periodic_tasks_are_registered():
     assert "expire_invitations" in {
         type(task).__name__ for task in djhuey.HUEY.read_periodic(ten_past)
     }
+
+
+def test_an_order_import_file_triggers_the_delivery_survey(
+    delivered_trigger, tmp_path, django_capture_on_commit_callbacks
+):
+    """Through the real import path: the CSV's delivered order becomes an invitation."""
+    from cxloop.customers.importing import import_path
+
+    customer = make_customer()
+    delivered = timezone.localtime() - dt.timedelta(hours=3)
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "订单号,客户编号,金额,下单时间,送达时间,状态\n"
+        f"IMP-1,{customer.external_id},88.00,{delivered:%Y-%m-%d %H:%M},"
+        f"{delivered:%Y-%m-%d %H:%M},已送达\n",
+        encoding="utf-8",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_path(kind="orders", path=path)
+    assert job.created_count == 1, job.errors
+    event = InboundEvent.objects.get(source="import")
+    assert event.order.external_id == "IMP-1"
+    assert Invitation.objects.get(source_event=event).customer == customer

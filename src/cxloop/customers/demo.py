@@ -178,16 +178,27 @@ def _lift_vips_to_floor(rows: list[dict]) -> None:
 def load_demo_data(
     *, seed: int = DEMO_SEED, as_of: dt.date | None = None, size: DemoSize | None = None
 ) -> str:
-    """Load the demo company once; later calls say it is there and change nothing."""
+    """Load the demo company once, then its surveys; later calls change nothing."""
+    from cxloop.surveys.demo import load_demo_surveys
+
+    loaded = _load_customers_and_orders(seed=seed, as_of=as_of, size=size)
+    surveys = load_demo_surveys(seed=loaded["seed"], as_of=dt.date.fromisoformat(loaded["as_of"]))
+    return f"{loaded['message']}\n{surveys}"
+
+
+def _load_customers_and_orders(*, seed: int, as_of: dt.date | None, size: DemoSize | None):
     from cxloop.core.models import Setting
     from cxloop.customers.services import bulk_upsert_customers, bulk_upsert_orders
 
-    if Setting.objects.filter(key=DEMO_FLAG).exists():
-        return "Demo data already loaded."
+    existing = Setting.objects.filter(key=DEMO_FLAG).first()
+    if existing is not None:
+        return {**existing.value, "message": "Demo data already loaded."}
     as_of = as_of or timezone.localdate()
     customers, orders = generate(seed=seed, as_of=as_of, size=size or DemoSize())
+    flag = {"seed": seed, "as_of": as_of.isoformat()}
     with transaction.atomic():
         bulk_upsert_customers(rows=customers, actor=None)
         bulk_upsert_orders(rows=orders, actor=None)
-        Setting.objects.create(key=DEMO_FLAG, value={"seed": seed, "as_of": as_of.isoformat()})
-    return f"Loaded demo data: {len(customers):,} customers, {len(orders):,} orders."
+        Setting.objects.create(key=DEMO_FLAG, value=flag)
+    message = f"Loaded demo data: {len(customers):,} customers, {len(orders):,} orders."
+    return {**flag, "message": message}

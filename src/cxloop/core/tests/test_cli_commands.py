@@ -101,6 +101,7 @@ def test_demo_starts_web_and_worker_with_demo_data(tmp_path):
     assert worker_pid, output
     _assert_process_ends(int(worker_pid.group(1)))
     assert "2,000 customers, 20,000 orders" in output
+    assert "Loaded demo surveys: 3 surveys" in output
     assert f"http://127.0.0.1:{port}/" in output
     assert re.search(r"sign in as admin / \S+", output)
     assert "Huey consumer started" in output

@@ -55,3 +55,7 @@ def test_load_once_through_the_services():
     second = load_demo_data(as_of=AS_OF, size=small)
     assert "50" in first and "already" in second
     assert Customer.objects.count() == 50 and Order.objects.count() == 300
+    from cxloop.surveys.models import Response, Survey
+
+    assert "demo surveys" in first and Survey.objects.count() == 3
+    assert Response.objects.filter(submitted_at__isnull=False).exists()

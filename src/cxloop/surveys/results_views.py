@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cxloop.core.roles import require
 from cxloop.surveys import exporting, responses, results_charts, selectors
 from cxloop.surveys.cleaning import describe_flag
+from cxloop.surveys.definition import DefinitionError, parse_definition, question_for_role
 from cxloop.surveys.models import Response, Survey
 
 PAGE_SIZE = 25
@@ -47,18 +48,19 @@ def _choice(request, name: str, choices, default: str) -> str:
 @require_GET
 def survey_results(request, survey_id: int):
     survey = _survey_for(request, survey_id, "surveys.view_results")
-    metric = _choice(request, "metric", METRIC_LABELS, "nps")
+    labels = _metric_labels(survey)
+    metric = _choice(request, "metric", labels, next(iter(labels)))
     period = _choice(request, "period", PERIOD_LABELS, "month")
     group_by = _choice(request, "by", GROUP_LABELS, "region")
     context = {
         "survey": survey,
-        **_figures(survey),
-        **_crosstab(survey, group_by),
+        **_figures(survey, labels),
+        **_crosstab(survey, group_by, labels),
         **_charts(survey, metric, period),
         "metric": metric,
         "period": period,
         "group_by": group_by,
-        "metric_labels": METRIC_LABELS,
+        "metric_labels": labels,
         "period_labels": PERIOD_LABELS,
         "group_labels": GROUP_LABELS,
         "plotly_version": plotly.__version__,
@@ -67,20 +69,29 @@ def survey_results(request, survey_id: int):
     return render(request, "surveys/results/results.html", context)
 
 
-def _figures(survey: Survey) -> dict:
-    headline = {m: selectors.metric_table(metric=m, survey=survey).overall for m in METRIC_LABELS}
-    cards = [(METRIC_LABELS[m], m, row) for m, row in headline.items()]
+def _metric_labels(survey: Survey) -> dict:
+    """The headline metrics this survey measures (a question has the role), else all of them."""
+    source = survey.current_version.definition if survey.current_version else survey.draft
+    try:
+        definition = parse_definition(source)
+    except DefinitionError:
+        return METRIC_LABELS
+    measured = {m: label for m, label in METRIC_LABELS.items() if question_for_role(definition, m)}
+    return measured or METRIC_LABELS
+
+
+def _figures(survey: Survey, labels: dict) -> dict:
+    headline = {m: selectors.metric_table(metric=m, survey=survey).overall for m in labels}
+    cards = [(labels[m], m, row) for m, row in headline.items()]
     return {"cards": cards, "counts": selectors.response_figures(survey=survey)}
 
 
-def _crosstab(survey: Survey, group_by: str) -> dict:
+def _crosstab(survey: Survey, group_by: str, labels: dict) -> dict:
     """One table: a row per group, a column per metric, with the group-vs-rest marks."""
-    tables = {
-        m: selectors.metric_table(metric=m, survey=survey, group_by=group_by) for m in METRIC_LABELS
-    }
+    tables = {m: selectors.metric_table(metric=m, survey=survey, group_by=group_by) for m in labels}
     groups = sorted({row.group for table in tables.values() for row in table.rows})
     cells = {(m, row.group): row for m, table in tables.items() for row in table.rows}
-    rows = [(group, [cells.get((m, group)) for m in METRIC_LABELS]) for group in groups]
+    rows = [(group, [cells.get((m, group)) for m in labels]) for group in groups]
     return {"crosstab_rows": rows, "group_label": GROUP_LABELS[group_by], "min_n": selectors.MIN_N}
 
 

@@ -25,7 +25,7 @@ def trend_chart(rows: list[MetricRow], metric_label: str, period: str) -> str:
         fillcolor=BAND,
         line={"width": 0},
         hoverinfo="skip",
-        name=_("95% interval"),
+        name=_("95 percent interval"),
     )
     figure.add_scatter(
         x=x,
@@ -35,7 +35,7 @@ def trend_chart(rows: list[MetricRow], metric_label: str, period: str) -> str:
         line={"color": BLUE, "width": 3},
         name=metric_label,
         hovertemplate=(
-            f"%{{x}}<br>{metric_label}: %{{y:.1f}}<br>{_('95% interval')}: "
+            f"%{{x}}<br>{metric_label}: %{{y:.1f}}<br>{_('95 percent interval')}: "
             f"%{{customdata[1]:.1f}}–%{{customdata[2]:.1f}}<br>n = %{{customdata[0]:,}}"
             "<extra></extra>"
         ),

@@ -65,7 +65,8 @@ def read_invitation_token(token: str, *, allow_answered: bool = False) -> Invita
     if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], int)):
         raise InvalidToken
     invitation = (
-        Invitation.objects.select_related("survey", "survey__current_version", "customer")
+        # No customer join: the answer pages need only its id (the submit loads it itself).
+        Invitation.objects.select_related("survey", "survey__current_version")
         .filter(pk=payload[0], nonce=str(payload[1]))
         .first()
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from importlib.metadata import PackageNotFoundError, version
 
 from django.db import DatabaseError, connection
@@ -13,7 +14,8 @@ from cxloop.api.schemas import Health
 router = Router(tags=["health"])
 
 
-def _version() -> str:
+@functools.cache
+def _version() -> str:  # package metadata is read from disk: once per process
     try:
         return version("cxloop")
     except PackageNotFoundError:

@@ -14,7 +14,9 @@ from cxloop.api.errors import JsonParser, install_error_handlers
 from cxloop.api.routers import customers, events, health, metrics, orders, surveys
 
 DESCRIPTION = """
-Push customers, orders and business events into cxloop and read them back.
+Push customers, orders and business events into cxloop and read them back; import and export
+survey definitions, invite customers to surveys, read responses and NPS/CSAT/CES/CSI metrics by
+period and segment.
 
 **Authentication**: `Authorization: Bearer cxl_…` with a token created under
 *Administration → API tokens*. A token acts with its user's permissions. Signed-in console

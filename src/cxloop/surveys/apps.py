@@ -16,12 +16,21 @@ def _imported_orders_to_events(sender, order_external_ids, **kwargs) -> None:
     events_for_imported_orders(order_external_ids=order_external_ids)
 
 
+def _response_saved(sender, instance, **kwargs) -> None:
+    # Marks the day for the metric rollup, in the saving transaction (see surveys/rollups.py).
+    from cxloop.surveys.rollups import on_response_saved
+
+    on_response_saved(sender, instance=instance, **kwargs)
+
+
 class SurveysConfig(AppConfig):
     name = "cxloop.surveys"
     label = "surveys"
     verbose_name = _("Surveys")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save
+
         from cxloop.core.events import event_recorded
         from cxloop.customers.signals import orders_imported
 
@@ -30,4 +39,8 @@ class SurveysConfig(AppConfig):
         # Imported delivered orders become order.delivered events for the same triggers.
         orders_imported.connect(
             _imported_orders_to_events, dispatch_uid="cxloop.surveys.imported_orders"
+        )
+        # A submitted response saved (submit, restore, exclude) → its day's rollup is stale.
+        post_save.connect(
+            _response_saved, sender="surveys.Response", dispatch_uid="cxloop.surveys.rollups"
         )

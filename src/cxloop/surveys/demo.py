@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from cxloop.core.models import Setting
 from cxloop.customers.models import Customer, Order
-from cxloop.surveys import answering, builtin, cleaning, services
+from cxloop.surveys import answering, builtin, cleaning, rollups, services
 from cxloop.surveys.models import Invitation, Response, Survey
 from cxloop.surveys.responses import age_band
 
@@ -147,6 +147,9 @@ def _fill(
     for response in responses:
         response.invitation_id = response.invitation.pk
     Response.objects.bulk_create(responses, batch_size=1000)
+    # bulk_create skips the save signal that marks rollup days: refresh the days written.
+    days = {rollups.local_day(response.submitted_at) for response in responses}
+    rollups.refresh_rollups(survey_id=survey.pk, days=days)
     return len(responses)
 
 
@@ -177,9 +180,10 @@ def _answers(key: str, rng: random.Random, person: Person, mood: float) -> dict:
                 ["配送速度", "包装破损", "配送员态度", "未按约定时间送达"], 2
             )
         return _with_comment(answers, rng, csat >= 4, ["物流", "包装"])
-    effort = _scale(rng, 3.2 - mood, 1, 7)  # effort wording: higher is more effort
-    resolution = "已解决" if effort <= 3 else rng.choice(["部分解决", "未解决", "已解决"])
-    return _with_comment({"effort": effort, "resolution": resolution}, rng, effort <= 3, ["客服"])
+    # The template's scale runs 1 非常费力 … 7 非常省力: a happier customer answers higher.
+    effort = _scale(rng, 4.8 + mood, 1, 7)
+    resolution = "已解决" if effort >= 5 else rng.choice(["部分解决", "未解决", "已解决"])
+    return _with_comment({"effort": effort, "resolution": resolution}, rng, effort >= 5, ["客服"])
 
 
 def _relationship(rng: random.Random, mood: float, logistics: float) -> dict:

@@ -225,3 +225,69 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey} #{self.pk}"
+
+
+ROLLUP_MAX_SCALE = 10  # rating and effort scales are 2–10 (docs/survey-format.md)
+
+
+class MetricRollup(models.Model):
+    """Sufficient statistics of one (survey, local day, dimension value), for fast metrics.
+
+    Counted like the selectors count: submitted, not excluded responses. CSAT and CES keep a
+    histogram over 1…10 because the survey's scale (and so its top-2 box) is read at query
+    time; every other figure of the selectors' output derives from these sums.
+    """
+
+    DIMENSIONS = ("all", "region", "store", "channel", "age_band", "segment")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()  # in settings.TIME_ZONE (Asia/Shanghai)
+    dimension = models.CharField(max_length=16)  # "all" (value "") or a Response column
+    value = models.CharField(max_length=64, blank=True)
+    responses = models.PositiveIntegerField(default=0)
+    nps_n = models.PositiveIntegerField(default=0)
+    nps_promoters = models.PositiveIntegerField(default=0)
+    nps_passives = models.PositiveIntegerField(default=0)
+    nps_detractors = models.PositiveIntegerField(default=0)
+    csat_n = models.PositiveIntegerField(default=0)
+    ces_n = models.PositiveIntegerField(default=0)
+    csi_n = models.PositiveIntegerField(default=0)
+    csi_sum = models.FloatField(default=0.0)
+    csi_sumsq = models.FloatField(default=0.0)
+
+    class Meta:
+        verbose_name = _("metric rollup")
+        verbose_name_plural = _("metric rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "dimension", "day", "value"], name="metric_rollup_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} {self.day} {self.dimension}={self.value}"
+
+
+# csat_1 … csat_10 and ces_1 … ces_10: answers per scale point.
+for _metric in ("csat", "ces"):
+    for _point in range(1, ROLLUP_MAX_SCALE + 1):
+        MetricRollup.add_to_class(f"{_metric}_{_point}", models.PositiveIntegerField(default=0))
+del _metric, _point
+
+
+class RollupDirtyDay(models.Model):
+    """A (survey, local day) whose responses changed since its rollup rows were computed."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("day to roll up again")
+        verbose_name_plural = _("days to roll up again")
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "day"], name="rollup_dirty_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} {self.day}"

@@ -220,6 +220,7 @@ def customer_segment(customer: Customer, now: dt.datetime) -> str:
     return SEGMENT_EXISTING
 
 
+@transaction.atomic  # the change, its audit row and its rollup mark together
 def restore_response(*, response: Response, actor) -> Response:
     """An analyst counts a flagged response again; its flags stay so the reason remains shown."""
     require(actor, "surveys.clean_responses")
@@ -238,6 +239,7 @@ def restore_response(*, response: Response, actor) -> Response:
     return response
 
 
+@transaction.atomic  # the change, its audit row and its rollup mark together
 def exclude_response(*, response: Response, actor, reason: str = "") -> Response:
     """Leave a response out of metrics by hand; the reason is kept as a ``manual`` flag."""
     require(actor, "surveys.clean_responses")

@@ -17,15 +17,24 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
-from django.db.models import Avg, Count, DateField, F, FloatField, Q, QuerySet, Sum
+from django.db.models import Avg, Count, DateField, F, FloatField, Func, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncMonth, TruncWeek
+from django.db.models.functions import Cast, TruncDate, TruncMonth, TruncWeek
+from django.utils import timezone
 from django.utils.translation import get_language
 
 from cxloop.insights import counts
 from cxloop.insights.metrics import Crosstab
+from cxloop.surveys import rollups
 from cxloop.surveys.definition import text_for
-from cxloop.surveys.models import Invitation, Response, Survey
+from cxloop.surveys.models import (
+    ROLLUP_MAX_SCALE,
+    Invitation,
+    MetricRollup,
+    Response,
+    RollupDirtyDay,
+    Survey,
+)
 
 METRICS = ("nps", "csat", "ces", "csi")
 GROUP_FIELDS = ("region", "store", "channel", "age_band", "segment")
@@ -68,7 +77,15 @@ class _NativeOnSqlite:
         if hours is None:
             return self.as_sql(compiler, connection, **extra)
         sql, params = compiler.compile(self.lhs)
-        return f"date({sql}, '{hours:+d} hours', {self.modifiers})", params
+        modifiers = ", ".join(filter(None, (f"'{hours:+d} hours'", self.modifiers)))
+        return f"date({sql}, {modifiers})", params
+
+
+class LocalDay(_NativeOnSqlite, TruncDate):
+    """The submission's calendar day in the organisation's time zone."""
+
+    def __init__(self, expression: str):
+        super().__init__(expression, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
 
 
 class LocalMonth(_NativeOnSqlite, TruncMonth):
@@ -228,18 +245,158 @@ def metric_table(
     ):  # fmt: skip
         raise ValueError("unknown metric, group_by or period")
     scale = 0 if metric in ("nps", "csi") else scale_for(survey, metric)
-    qs = counted_responses(
-        survey=survey, start=start, end=end, include_excluded=include_excluded
-    ).filter(**{f"{metric}__isnull": False})
+    days = None if include_excluded or scale > ROLLUP_MAX_SCALE else _local_days(start, end)
+    found = None
+    if days is not None:
+        found = _rollup_counts(metric, scale, survey, group_by, period, days)
+    if found is None:  # a window that cuts days, excluded responses, a dirty backlog
+        qs = counted_responses(
+            survey=survey, start=start, end=end, include_excluded=include_excluded
+        ).filter(**{f"{metric}__isnull": False})
+        found = _counts(qs, _response_keys(group_by, period), _aggregates(metric, scale), metric)
+    rows, overall_counts = found
+    overall = _crosstab(metric, ["all"], [overall_counts], scale).overall
+    return MetricTable(metric, _row(None, None, overall), _grouped_rows(metric, rows, scale))
+
+
+def _response_keys(group_by: str | None, period: str | None) -> dict:
     keys = {"p": period_start(period)} if period else {}
     if group_by:
         keys["g"] = F(group_by)
-    aggregates = _aggregates(metric, scale)
-    rows = list(qs.values(**keys).annotate(**aggregates).order_by(*keys)) if keys else []
+    return keys
+
+
+def _grouped(qs: QuerySet, keys: dict, aggregates: dict, present) -> QuerySet:
+    """Counts per key; ``present`` (answers of the metric) > 0 keeps groups with answers only."""
+    return (
+        qs.order_by().values(**keys).annotate(**aggregates, present=present).filter(present__gt=0)
+    )
+
+
+def _counts(qs: QuerySet, keys: dict, aggregates: dict, metric: str) -> tuple[list, dict]:
+    """Rows of counts per (period, group) in key order, and the overall counts."""
+    if not keys:
+        return [], qs.aggregate(**aggregates)
+    rows = list(_grouped(qs, keys, aggregates, Count(metric)).order_by(*keys))
     # Counts add up, so the groups give the overall figure without a second scan.
-    overall_counts = _summed(rows, aggregates) if keys else qs.aggregate(**aggregates)
-    overall = _crosstab(metric, ["all"], [overall_counts], scale).overall
-    return MetricTable(metric, _row(None, None, overall), _grouped_rows(metric, rows, scale))
+    return rows, _summed(rows, aggregates)
+
+
+# --- the same counts from the daily rollup ------------------------------------------------------
+
+MAX_LIVE_DAYS = 100  # dirty days a read aggregates from raw rows before it scans raw instead
+
+
+class DayPeriod(Func):
+    """First day (Monday, or the 1st) of the week or month of a date column."""
+
+    output_field = DateField()
+
+    def __init__(self, expression: str, period: str):
+        super().__init__(expression)
+        self.period = period
+
+    def as_sql(self, compiler, connection, **extra):  # PostgreSQL
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"CAST(DATE_TRUNC('{self.period}', {sql}) AS date)", params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        modifiers = {"week": LocalWeek.modifiers, "month": LocalMonth.modifiers}[self.period]
+        return f"date({sql}, {modifiers})", params
+
+
+class _AsDate(Func):
+    """A truncated local timestamp as a date, so it unions with a rollup's date (PostgreSQL)."""
+
+    template = "CAST(%(expressions)s AS date)"
+    output_field = DateField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return compiler.compile(self.source_expressions[0])  # already 'YYYY-MM-DD' text
+
+
+def _local_days(start, end) -> tuple | None:
+    """[first day, stop day) of [start, end) when both are local midnights (None: open)."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    days = []
+    for moment in (start, end):
+        local = None if moment is None or timezone.is_naive(moment) else moment.astimezone(zone)
+        if moment is not None and (local is None or local.time() != dt.time.min):
+            return None
+        days.append(local.date() if local else None)
+    return tuple(days)
+
+
+def _rollup_aggregates(metric: str, scale: int) -> tuple[dict, Sum]:
+    """Sums over rollup rows named like ``_aggregates``, and the metric's answer count."""
+    if metric == "nps":
+        names = {"promoters": "nps_promoters", "passives": "nps_passives"}
+        names["detractors"] = "nps_detractors"
+    elif metric == "csi":
+        names = {"n": "csi_n", "total": "csi_sum", "squares": "csi_sumsq"}
+    else:
+        names = {f"s{v}": f"{metric}_{v}" for v in range(1, scale + 1)}
+    sums = {name: Sum(column, default=0) for name, column in names.items()}
+    return sums, Sum(f"{metric}_n", default=0)
+
+
+def _rollup_counts(metric, scale, survey, group_by, period, days) -> tuple[list, dict] | None:
+    """``_counts`` from the rollup for clean days, plus raw responses of dirty days (so figures
+    are exact while the periodic refresh catches up); None when too many days are dirty."""
+    rollup = MetricRollup.objects.filter(dimension=group_by or "all")
+    dirty = RollupDirtyDay.objects.all()
+    if survey is not None:
+        rollup, dirty = rollup.filter(survey=survey), dirty.filter(survey=survey)
+    if days[0]:
+        rollup, dirty = rollup.filter(day__gte=days[0]), dirty.filter(day__gte=days[0])
+    if days[1]:
+        rollup, dirty = rollup.filter(day__lt=days[1]), dirty.filter(day__lt=days[1])
+    stale = list(dirty.values_list("survey_id", "day")[: MAX_LIVE_DAYS + 1])
+    if len(stale) > MAX_LIVE_DAYS:
+        return None
+    sums, present = _rollup_aggregates(metric, scale)
+    keys = {"p": DayPeriod("day", period)} if period else {}
+    if group_by:
+        keys["g"] = F("value")
+    if not stale and not keys:
+        return [], rollup.aggregate(**sums)
+    if not stale:
+        return _counts_from(_grouped(rollup, keys, sums, present), keys, sums)
+    rollup = rollup.exclude(_any_of(Q(survey_id=s, day=d) for s, d in stale))
+    live = counted_responses(survey=survey).filter(
+        _any_of(Q(survey_id=s) & rollups.submitted_on([d]) for s, d in stale),
+        **{f"{metric}__isnull": False},
+    )
+    aggregates = _aggregates(metric, scale)
+    if not keys:
+        both = rollup.aggregate(**sums), live.aggregate(**aggregates)
+        return [], {name: sum(part[name] or 0 for part in both) for name in aggregates}
+    live_keys = _response_keys(group_by, period)
+    if period:  # a date on both sides of the union
+        live_keys["p"] = _AsDate(live_keys["p"])
+    union = _grouped(rollup, keys, sums, present).union(
+        _grouped(live, live_keys, aggregates, Count(metric)), all=True
+    )
+    return _counts_from(union, keys, sums)
+
+
+def _any_of(conditions) -> Q:
+    found = Q(pk__in=[])
+    for condition in conditions:
+        found |= condition
+    return found
+
+
+def _counts_from(qs: QuerySet, keys: dict, aggregates: dict) -> tuple[list, dict]:
+    """Rows in key order; a key in both parts of a union (adjacent once sorted) is summed."""
+    rows: list[dict] = []
+    for row in qs.order_by(*keys):
+        if rows and all(rows[-1][k] == row[k] for k in keys):
+            rows[-1].update({name: (rows[-1][name] or 0) + (row[name] or 0) for name in aggregates})
+        else:
+            rows.append(row)
+    return rows, _summed(rows, aggregates)
 
 
 def _summed(rows: list[dict], aggregates: dict) -> dict:
@@ -251,14 +408,15 @@ def _grouped_rows(metric: str, rows: list[dict], scale: int) -> list[MetricRow]:
         return []
     if "g" not in rows[0]:  # trend only: each period against the others
         table = _crosstab(metric, [r["p"] for r in rows], rows, scale)
-        return [_row(r.key[0], None, r.result, r) for r in table.rows]
+        return [_row(r.key[0], None, r.result, r) for r in table.rows if r.result]
     by_period: dict = defaultdict(list)
     for row in rows:
         by_period[row.get("p")].append(row)
     result = []
     for period, members in by_period.items():
         table = _crosstab(metric, [r["g"] for r in members], members, scale)
-        result += [_row(period, r.key[0], r.result, r) for r in table.rows]
+        # No result: the group's answers all lie outside the current scale (it was changed).
+        result += [_row(period, r.key[0], r.result, r) for r in table.rows if r.result]
     return result
 
 

@@ -28,6 +28,8 @@ from cxloop.surveys.definition import (
 from cxloop.surveys.models import Survey, SurveyVersion
 
 SURVEY_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Words the API uses as paths next to survey keys (/api/v1/surveys/import).
+RESERVED_KEYS = frozenset({"import"})
 AUDITED_FIELDS = ("key", "title", "status", "current_version")
 TITLE_MAX = 200
 
@@ -184,11 +186,13 @@ def _survey_key(key: str | None, title: str) -> str:
         if not SURVEY_KEY_RE.match(key):
             message = _("Use lower-case letters, digits, - and _ (at most 64).")
             raise DefinitionError({"key": [message]})
+        if key in RESERVED_KEYS:
+            raise DefinitionError({"key": [_("This key is reserved; choose another.")]})
         if Survey.objects.filter(key=key).exists():
             raise DefinitionError({"key": [_("Another survey already uses this key.")]})
         return key
     base = slugify(title)[:48].strip("-_")
-    if base and not Survey.objects.filter(key=base).exists():
+    if base and base not in RESERVED_KEYS and not Survey.objects.filter(key=base).exists():
         return base
     prefix = base or "s"
     return f"{prefix}-{secrets.token_hex(4)}"

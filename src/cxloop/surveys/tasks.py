@@ -13,8 +13,11 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from cxloop.core.models import InboundEvent
-from cxloop.surveys import invitations, sampling, triggers
+from cxloop.surveys import invitations, rollups, sampling, triggers
 from cxloop.surveys.models import Survey
+
+# The rollup refresh task lives beside its code; importing it here registers it with the worker.
+__all__ = ["rollups"]
 
 logger = logging.getLogger(__name__)
 

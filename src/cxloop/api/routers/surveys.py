@@ -1,16 +1,17 @@
-"""/api/v1/surveys: list, read, definition export, invitations, responses and their export."""
+"""/api/v1/surveys: list, read, definition import and export, invitations, responses."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Body, Field, Query, Router, Schema, Status
+from pydantic import WithJsonSchema
 
 from cxloop.api import queries
-from cxloop.api.errors import InvalidInput
+from cxloop.api.errors import InvalidInput, PayloadTooLarge
 from cxloop.api.schemas import (
     PAGE_SIZE_DEFAULT,
     PAGE_SIZE_MAX,
@@ -18,14 +19,18 @@ from cxloop.api.schemas import (
     InputSchema,
     ValidationErrorOut,
 )
+from cxloop.core.pii import can_see_pii, mask_phone
 from cxloop.core.roles import require
 from cxloop.customers.models import Customer
-from cxloop.surveys import exporting, invitations
+from cxloop.surveys import exporting, interchange, invitations, services
+from cxloop.surveys.definition import DefinitionError
 from cxloop.surveys.models import Invitation, Response, Survey
 
 router = Router(tags=["surveys"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
 NOT_FOUND = _("No survey with this key.")
+NO_VERSION = _("This survey has no version with this number.")
+VERSION_MAX = 2**31 - 1  # PostgreSQL integer: a larger number is simply unknown
 
 
 class SurveyOut(Schema):
@@ -79,6 +84,63 @@ def list_surveys(request: HttpRequest, filters: Query[PageFilters]):
     return {"items": [_survey_out(s) for s in rows], "next_cursor": next_cursor}
 
 
+# --- import (declared before /{key} so that "import" is never read as a survey key) ---------
+
+DefinitionBody = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "A survey definition in the cxloop.survey/1 format "
+            "(docs/survey-format.md) or SurveyJS JSON.",
+        }
+    ),
+]
+
+
+class ImportFilters(Schema):
+    key: str | None = Field(
+        None, description="Key of the new survey; default: from the title.", max_length=64
+    )
+
+
+class SurveyImportOut(SurveyOut):
+    warnings: list[str] = Field(description="What could not be converted (SurveyJS) and why.")
+
+
+@router.post(
+    "/import",
+    response={201: SurveyImportOut, 413: ErrorOut, **ERRORS},
+    summary="Create a draft survey from a definition (ours or SurveyJS JSON)",
+)
+def import_survey(request: HttpRequest, data: Body[DefinitionBody], filters: Query[ImportFilters]):
+    require(request.auth, "surveys.add_survey")
+    _check_import_body(request.body)
+    try:
+        survey = services.import_survey(data=data, key=filters.key, actor=request.auth)
+    except DefinitionError as error:
+        errors = {path or "body": messages for path, messages in error.errors.items()}
+        raise InvalidInput(errors, detail=_("The survey definition is invalid.")) from None
+    return Status(201, {**_survey_out(survey), "warnings": survey.import_warnings})
+
+
+def _check_import_body(body: bytes) -> None:
+    if len(body) > interchange.MAX_IMPORT_BYTES:
+        limit = interchange.MAX_IMPORT_BYTES // 1_000_000
+        raise PayloadTooLarge(_("A survey definition may be at most %(mb)d MB.") % {"mb": limit})
+    if b"\\u0000" in body:  # PostgreSQL's jsonb cannot store U+0000
+        raise InvalidInput({"body": [_("Contains a NUL character.")]})
+
+
+# --- one survey ----------------------------------------------------------------------------
+
+
+class ExportVersion(Schema):
+    version: int | None = Field(
+        None, ge=1, le=VERSION_MAX, description="A published version; default: the draft."
+    )
+
+
 @router.get("/{key}", response={200: SurveyDetailOut, **ERRORS}, summary="Read a survey")
 def get_survey(request: HttpRequest, key: str):
     require(request.auth, "surveys.view_survey")
@@ -89,11 +151,15 @@ def get_survey(request: HttpRequest, key: str):
 @router.get(
     "/{key}/export",
     response={200: dict[str, Any], **ERRORS},
-    summary="The survey definition as JSON (docs/survey-format.md)",
+    summary="The draft (or a published version) as JSON (docs/survey-format.md)",
 )
-def export_survey(request: HttpRequest, key: str):
+def export_survey(request: HttpRequest, key: str, filters: Query[ExportVersion]):
     require(request.auth, "surveys.view_survey")
-    return _definition(_survey_or_404(key))
+    survey = _survey_or_404(key)
+    if filters.version is None:
+        return interchange.export_definition(survey.draft)
+    version = queries.get_or_404(survey.versions.all(), NO_VERSION, number=filters.version)
+    return interchange.export_definition(version)
 
 
 # --- invitations ---------------------------------------------------------------------------
@@ -118,6 +184,13 @@ class InvitationOut(Schema):
     expires_at: dt.datetime | None
 
 
+class InvitationCreatedOut(InvitationOut):
+    link: str | None = Field(
+        description="The customer's personal signed answer link (pass it on yourself for the "
+        "link channel); null when suppressed."
+    )
+
+
 class InvitationPage(Schema):
     items: list[InvitationOut]
     next_cursor: str | None
@@ -140,7 +213,7 @@ def _invitation_out(invitation: Invitation) -> dict:
 
 @router.post(
     "/{key}/invitations",
-    response={201: InvitationOut, **ERRORS},
+    response={201: InvitationCreatedOut, **ERRORS},
     summary="Invite a customer (or record why not)",
 )
 def create_invitation(request: HttpRequest, key: str, payload: InvitationIn):
@@ -157,7 +230,9 @@ def create_invitation(request: HttpRequest, key: str, payload: InvitationIn):
         send_at=queries.utc(payload.send_at, "send_at"),
         expires_in=dt.timedelta(hours=payload.expires_in_hours),
     )
-    return Status(201, _invitation_out(invitation))
+    suppressed = invitation.status == Invitation.Status.SUPPRESSED
+    link = None if suppressed else invitations.invitation_link(invitation)
+    return Status(201, {**_invitation_out(invitation), "link": link})
 
 
 @router.get(
@@ -202,7 +277,7 @@ class ExportFilters(Schema):
     format: Literal["csv", "xlsx"] = "csv"
 
 
-def _response_out(response: Response) -> dict:
+def _response_out(response: Response, *, pii: bool) -> dict:
     return {
         "id": response.pk,
         "version": response.version.number,
@@ -210,15 +285,27 @@ def _response_out(response: Response) -> dict:
         **{
             name: getattr(response, name)
             for name in ResponseOut.model_fields
-            if name not in {"id", "version", "customer"}
+            if name not in {"id", "version", "customer", "answers"}
         },
+        "answers": response.answers if pii else _masked(response.answers),
     }
+
+
+def _masked(value: Any) -> Any:
+    """Mobile numbers typed into answers, masked as in the CSV export."""
+    if isinstance(value, str):
+        return exporting.MOBILE.sub(lambda match: mask_phone(match.group()), value)
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return value
 
 
 @router.get(
     "/{key}/responses",
     response={200: ResponsePage, **ERRORS},
-    summary="List submitted responses, newest first",
+    summary="List submitted responses, newest first (PII masked without view_pii)",
 )
 def list_responses(request: HttpRequest, key: str, filters: Query[PageFilters]):
     require(request.auth, "surveys.view_response")
@@ -229,7 +316,8 @@ def list_responses(request: HttpRequest, key: str, filters: Query[PageFilters]):
     rows, next_cursor = queries.page(
         qs, cursor=filters.cursor, limit=filters.limit, newest_first=True
     )
-    return {"items": [_response_out(r) for r in rows], "next_cursor": next_cursor}
+    pii = can_see_pii(request.auth)
+    return {"items": [_response_out(r, pii=pii) for r in rows], "next_cursor": next_cursor}
 
 
 @router.get(

@@ -22,6 +22,7 @@ EXPECTED_PATHS = {
     "/api/v1/events": {"get", "post"},
     "/api/v1/events/bulk": {"post"},
     "/api/v1/surveys": {"get"},
+    "/api/v1/surveys/import": {"post"},
     "/api/v1/surveys/{key}": {"get"},
     "/api/v1/surveys/{key}/export": {"get"},
     "/api/v1/surveys/{key}/invitations": {"get", "post"},

@@ -377,11 +377,9 @@ def _import_rows(job, table: Table, mapping, actor, progress, on_errors) -> Upse
         # commits, and the progress the console polls moves with the committed rows.
         with transaction.atomic():
             part = upsert(rows=raws, actor=actor, row_numbers=numbers, columns=columns)
-            if job.kind == ImportJob.Kind.ORDERS:
+            if part.delivered:
                 # Surveys listen: a freshly delivered order may trigger an invitation.
-                orders_imported.send(
-                    sender=ImportJob, order_external_ids=[row.get("external_id") for row in raws]
-                )
+                orders_imported.send(sender=ImportJob, delivered=part.delivered)
             if on_errors is not None and part.errors:
                 on_errors(part.errors)
             summary.add(_capped(part, room=MAX_STORED_ERRORS - len(summary.errors)))

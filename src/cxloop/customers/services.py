@@ -77,6 +77,8 @@ class UpsertSummary:
     unchanged: int = 0
     bad_rows: int = 0
     errors: list[dict] = field(default_factory=list)
+    # Orders written as delivered: (external id, delivered or placed time), for survey triggers.
+    delivered: list[tuple[str, Any]] = field(default_factory=list)
 
     @property
     def processed(self) -> int:
@@ -192,6 +194,12 @@ def bulk_upsert_orders(
             good = _resolve_customers(good, columns, summary)
             merged = _merge_duplicates(good, summary)
             if merged:
+                # Read before writing: the write turns values into database text in place.
+                summary.delivered.extend(
+                    (key, row.get("delivered_at") or row.get("placed_at"))
+                    for key, row in merged.items()
+                    if row.get("status") == Order.Status.DELIVERED
+                )
                 _write_orders(merged, summary)
     return summary
 

@@ -2,5 +2,6 @@
 
 from django.dispatch import Signal
 
-# Sent inside each committed chunk of an order import, with ``order_external_ids``.
+# Sent inside each chunk of an order import that wrote delivered orders, with ``delivered``:
+# a list of (order external id, delivered-or-placed time).
 orders_imported = Signal()

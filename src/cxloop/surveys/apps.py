@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,10 +11,14 @@ def _queue_triggers(sender, event, **kwargs) -> None:
     on_event_recorded(sender, event=event, **kwargs)
 
 
-def _imported_orders_to_events(sender, order_external_ids, **kwargs) -> None:
-    from cxloop.surveys.triggers import events_for_imported_orders
+def _imported_orders_to_events(sender, delivered, **kwargs) -> None:
+    from cxloop.surveys.triggers import IMPORTED_EVENT_WINDOW, events_for_imported_orders
 
-    events_for_imported_orders(order_external_ids=order_external_ids)
+    # Importing history is the common case: look up only the orders delivered just now.
+    recent = timezone.now() - IMPORTED_EVENT_WINDOW
+    fresh = [key for key, moment in delivered if moment is not None and moment >= recent]
+    if fresh:
+        events_for_imported_orders(order_external_ids=fresh)
 
 
 def _response_saved(sender, instance, **kwargs) -> None:

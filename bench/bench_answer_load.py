@@ -49,7 +49,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
+
+import benchdb
 
 BENCH_DB = "cxloop_bench_answer"
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +65,7 @@ def main() -> int:
     if args.client:
         return asyncio.run(_client_main(args))
     data_dir = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
-    database_url = _prepare_database(args.database_url, data_dir)
+    database_url = benchdb.prepare_database(args.database_url, data_dir, BENCH_DB)
     env = {
         "DJANGO_SETTINGS_MODULE": "cxloop.settings",
         "CXLOOP_DATA_DIR": str(data_dir),
@@ -82,7 +84,7 @@ def main() -> int:
         from django.db import connection
 
         connection.close()
-        _drop_database(args.database_url)
+        benchdb.drop_database(args.database_url, BENCH_DB)
 
 
 def _arguments() -> argparse.Namespace:
@@ -101,31 +103,6 @@ def _arguments() -> argparse.Namespace:
 
 
 # --- database and fixtures (the parent process) ----------------------------------------------
-
-
-def _prepare_database(url: str, data_dir: Path) -> str:
-    if not url:
-        return f"sqlite:///{data_dir / 'bench.sqlite3'}"
-    if urlparse(url).scheme not in {"postgres", "postgresql"}:
-        raise SystemExit("--database-url must be a postgres:// URL (SQLite is the default)")
-    _drop_database(url)
-    with _admin_connection(url) as admin:
-        admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return urlunparse(urlparse(url)._replace(path=f"/{BENCH_DB}"))
-
-
-def _drop_database(url: str) -> None:
-    if url:
-        with _admin_connection(url) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-def _admin_connection(url: str):
-    import psycopg
-
-    parsed = urlparse(url)
-    admin_url = urlunparse(parsed._replace(path="/postgres", scheme="postgresql"))
-    return psycopg.connect(admin_url, autocommit=True)
 
 
 def _create_fixtures(count: int) -> tuple[int, list[tuple[int, str]]]:

@@ -30,7 +30,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+import benchdb
 
 BENCH_DB = "cxloop_bench"
 HEADERS = ["订单号", "客户编号", "金额", "下单时间", "送达时间", "渠道", "门店", "状态"]
@@ -41,7 +42,7 @@ STATUSES = ["已完成", "已送达", "已取消", "completed"]
 def main() -> int:
     args = _arguments()
     data_dir = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
-    database_url = _prepare_database(args.database_url, data_dir)
+    database_url = benchdb.prepare_database(args.database_url, data_dir, BENCH_DB)
     os.environ.update(
         DJANGO_SETTINGS_MODULE="cxloop.settings",
         CXLOOP_DATA_DIR=str(data_dir),
@@ -58,7 +59,7 @@ def main() -> int:
         from django.db import connection
 
         connection.close()
-        _drop_database(args.database_url)
+        benchdb.drop_database(args.database_url, BENCH_DB)
 
 
 def _arguments() -> argparse.Namespace:
@@ -69,31 +70,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is reported")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of (a)")
     return parser.parse_args()
-
-
-def _prepare_database(url: str, data_dir: Path) -> str:
-    if not url:
-        return f"sqlite:///{data_dir / 'bench.sqlite3'}"
-    if urlparse(url).scheme not in {"postgres", "postgresql"}:
-        raise SystemExit("--database-url must be a postgres:// URL (SQLite is the default)")
-    _drop_database(url)
-    with _admin_connection(url) as admin:
-        admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return urlunparse(urlparse(url)._replace(path=f"/{BENCH_DB}"))
-
-
-def _drop_database(url: str) -> None:
-    if url:
-        with _admin_connection(url) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-def _admin_connection(url: str):
-    import psycopg
-
-    parsed = urlparse(url)
-    admin_url = urlunparse(parsed._replace(path="/postgres", scheme="postgresql"))
-    return psycopg.connect(admin_url, autocommit=True)
 
 
 def _run(args, data_dir: Path) -> int:

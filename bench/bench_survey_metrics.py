@@ -26,8 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
+import benchdb
 import numpy as np
 
 BENCH_DB = "cxloop_bench_metrics"
@@ -40,7 +40,7 @@ YEAR_US = 365 * 24 * 3600 * 10**6
 def main() -> int:
     args = _arguments()
     data_dir = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
-    database_url = _prepare_database(args.database_url, data_dir)
+    database_url = benchdb.prepare_database(args.database_url, data_dir, BENCH_DB)
     os.environ.update(
         DJANGO_SETTINGS_MODULE="cxloop.settings",
         CXLOOP_DATA_DIR=str(data_dir),
@@ -57,7 +57,7 @@ def main() -> int:
         from django.db import connection
 
         connection.close()
-        _drop_database(args.database_url)
+        benchdb.drop_database(args.database_url, BENCH_DB)
 
 
 def _arguments() -> argparse.Namespace:
@@ -67,32 +67,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is reported")
     parser.add_argument("--seed", type=int, default=20250601)
     return parser.parse_args()
-
-
-def _prepare_database(url: str, data_dir: Path) -> str:
-    if not url:
-        return f"sqlite:///{data_dir / 'bench.sqlite3'}"
-    if urlparse(url).scheme not in {"postgres", "postgresql"}:
-        raise SystemExit("--database-url must be a postgres:// URL (SQLite is the default)")
-    _drop_database(url)
-    with _admin_connection(url) as admin:
-        admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return urlunparse(urlparse(url)._replace(path=f"/{BENCH_DB}"))
-
-
-def _drop_database(url: str) -> None:
-    if url:
-        with _admin_connection(url) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-def _admin_connection(url: str):
-    import psycopg
-
-    parsed = urlparse(url)
-    return psycopg.connect(
-        urlunparse(parsed._replace(path="/postgres", scheme="postgresql")), autocommit=True
-    )
 
 
 def generate(rows: int, seed: int) -> dict[str, np.ndarray]:

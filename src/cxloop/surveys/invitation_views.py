@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from cxloop.core.pii import can_see_pii, mask_phone
 from cxloop.core.roles import require
 from cxloop.surveys.invitation_forms import SampleForm, TriggerForm
-from cxloop.surveys.invitations import suppression_label
+from cxloop.surveys.invitations import status_note
 from cxloop.surveys.models import Invitation, Survey, Trigger
 from cxloop.surveys.tasks import run_sample_campaign_task
 from cxloop.surveys.triggers import create_trigger, update_trigger
@@ -44,7 +44,7 @@ def _rows(page, *, show_pii: bool) -> list[InvitationRow]:
                 invitation=invitation,
                 customer=str(customer) if customer else _("Anonymous"),
                 phone=phone if show_pii else mask_phone(phone),
-                reason=suppression_label(invitation.suppressed_reason),
+                reason=status_note(invitation),
             )
         )
     return rows

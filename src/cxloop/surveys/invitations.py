@@ -7,7 +7,8 @@ invitation with the reason, so the console shows the whole life of every invitat
 ``send_due_invitations`` sends scheduled invitations through the outbox. Each row is claimed
 with a conditional UPDATE (scheduled → sent) inside the transaction that queues its message, so
 several workers never send one twice; the outbox dedupe key ``invitation:<id>`` is a second
-guard.
+guard. An SMS/WeChat invitation that comes due in the organisation's quiet hours is put back to
+the end of them (its expiry stays) and noted, so the console shows why it waits.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -22,8 +24,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from cxloop.core.outbox import enqueue_message
+from cxloop.core.quiet_hours import next_allowed_time, parse_time_of_day
 from cxloop.core.settings_registry import (
     ORGANISATION_NAME,
+    QUIET_HOURS_END,
+    QUIET_HOURS_START,
     SURVEY_FREQUENCY_CAP_DAYS,
     get_setting,
 )
@@ -37,6 +42,8 @@ NO_CONSENT = "no_consent"
 FREQUENCY_CAP = "frequency_cap"
 NO_ADDRESS = "no_address"
 SURVEY_NOT_ACTIVE = "survey_not_active"
+# Not a suppression: a scheduled SMS/WeChat invitation moved to the end of quiet hours.
+QUIET_HOURS = "quiet_hours"
 # Stored as codes (stable, language-free); the console shows these labels.
 SUPPRESSION_LABELS = {
     NO_CONSENT: _("No consent to surveys"),
@@ -51,12 +58,24 @@ MESSAGE_TEMPLATE = "survey_invitation"
 # Which customer field a channel needs, and the outbox channel that carries it.
 ADDRESS_FIELD = {Channel.EMAIL: "email", Channel.SMS: "phone", Channel.WECHAT: "phone"}
 OUTBOX_CHANNEL = {Channel.EMAIL: "email", Channel.SMS: "webhook", Channel.WECHAT: "webhook"}
+# Channels that buzz a phone, so they respect the organisation's quiet hours; email does not.
+QUIET_CHANNELS = (Channel.SMS, Channel.WECHAT)
 
-SENT, SUPPRESSED, EXPIRED, SKIPPED = "sent", "suppressed", "expired", "skipped"
+SENT, SUPPRESSED, EXPIRED, SKIPPED, HELD = "sent", "suppressed", "expired", "skipped", "held"
 
 
 def suppression_label(code: str) -> str:
     return str(SUPPRESSION_LABELS.get(code, code))
+
+
+def status_note(invitation: Invitation) -> str:
+    """Why the invitation is where it is, for the console list ("" when nothing to say)."""
+    if invitation.suppressed_reason != QUIET_HOURS:
+        return suppression_label(invitation.suppressed_reason)
+    if invitation.status != Status.SCHEDULED:
+        return ""
+    until = timezone.localtime(invitation.scheduled_for).strftime("%H:%M")
+    return _("Held for quiet hours until %(time)s") % {"time": until}
 
 
 def invite(
@@ -203,10 +222,28 @@ def _settle(invitation: Invitation, now: dt.datetime) -> tuple[str, dict]:
             "suppressed_reason": reason,
             "sent_at": None,
         }
-    changes: dict = {}
+    allowed = quiet_hours_end(invitation, now)
+    if allowed > now:
+        # Held back, expiry unchanged: past it, the expiry job (or the next run) expires it.
+        return HELD, {
+            "status": Status.SCHEDULED,
+            "sent_at": None,
+            "scheduled_for": allowed,
+            "suppressed_reason": QUIET_HOURS,
+        }
+    changes: dict = {"suppressed_reason": ""}
     if invitation.channel in OUTBOX_CHANNEL:
         changes["outbox_message"] = _enqueue(invitation)
     return SENT, changes
+
+
+def quiet_hours_end(invitation: Invitation, now: dt.datetime) -> dt.datetime:
+    """When an invitation due at ``now`` may go out: ``now``, or the end of quiet hours."""
+    if invitation.channel not in QUIET_CHANNELS:
+        return now
+    start = parse_time_of_day(get_setting(QUIET_HOURS_START))
+    end = parse_time_of_day(get_setting(QUIET_HOURS_END))
+    return next_allowed_time(now, start, end, settings.TIME_ZONE)
 
 
 def invitation_link(invitation: Invitation) -> str:

@@ -73,6 +73,8 @@ def dimension_chart(scores: list[DimensionScore]) -> str:
 
 def distribution_chart(distribution: Distribution, index: int) -> str:
     """Answers per value of one question; NPS bars coloured by category."""
+    if distribution.type == "multiple":
+        return _multiple_choice_chart(distribution, index)
     values = [value for value, _count in distribution.counts]
     colours = BLUE
     if distribution.type == "nps":
@@ -90,6 +92,32 @@ def distribution_chart(distribution: Distribution, index: int) -> str:
             margin={"l": 48, "r": 16, "t": 16, "b": 40},
             xaxis={"type": "category"},
             yaxis={"rangemode": "tozero", "gridcolor": "#e5e7eb"},
+            showlegend=False,
+        )
+    )
+    return _html(figure, f"chart-distribution-{index}")
+
+
+def _multiple_choice_chart(distribution: Distribution, index: int) -> str:
+    """Share of respondents choosing each option, most chosen on top (they add up past 100)."""
+    counts = distribution.counts[::-1]  # plotly draws the first bar at the bottom
+    names = [distribution.option_labels.get(value, value) for value, _count in counts]
+    figure = go.Figure()
+    figure.add_bar(
+        x=[distribution.share(count) for _value, count in counts],
+        y=names,
+        orientation="h",
+        marker_color=BLUE,
+        customdata=[[count, distribution.respondents] for _value, count in counts],
+        hovertemplate="%{y}: %{x:.1f}%<br>%{customdata[0]:,} / %{customdata[1]:,}<extra></extra>",
+    )
+    axis_title = _("Share of respondents (%)")
+    figure.update_layout(
+        **_layout(
+            height=max(220, 36 * len(counts) + 80),
+            margin={"l": 16, "r": 16, "t": 16, "b": 48},
+            xaxis={"range": [0, 100], "title": {"text": axis_title}, "gridcolor": "#e5e7eb"},
+            yaxis={"type": "category", "automargin": True},
             showlegend=False,
         )
     )

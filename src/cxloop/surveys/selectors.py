@@ -13,7 +13,7 @@ import datetime as dt
 import math
 import zoneinfo
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from django.utils.translation import get_language
 from cxloop.insights import counts
 from cxloop.insights.metrics import Crosstab
 from cxloop.surveys import rollups
+from cxloop.surveys.choice_counts import option_counts, respondent_count
 from cxloop.surveys.definition import text_for
 from cxloop.surveys.models import (
     ROLLUP_MAX_SCALE,
@@ -487,13 +488,23 @@ class Distribution:
     text: object
     type: str
     counts: list[tuple[str, int]]  # (answer value, responses), in scale/option order
+    # Multiple choice only: responses that answered the question, and each option's label.
+    respondents: int | None = None
+    option_labels: dict[str, str] = field(default_factory=dict)
+
+    def share(self, count: int) -> float:
+        """Percent of respondents (multiple choice: the shares add up to more than 100)."""
+        return round(100 * count / self.respondents, 1) if self.respondents else 0.0
 
 
 def distributions(*, survey: Survey) -> list[Distribution]:
-    """Counts per answer value of each single/rating/NPS/effort question (one query each)."""
+    """Counts per answer value of each single/rating/NPS/effort/multiple question."""
     found = []
     base = counted_responses(survey=survey)
     for question in _questions(survey):
+        if question.get("type") == "multiple":
+            found.append(_multiple_distribution(base, question))
+            continue
         if question.get("type") not in DISTRIBUTION_TYPES:
             continue
         rows = (
@@ -509,6 +520,23 @@ def distributions(*, survey: Survey) -> list[Distribution]:
             Distribution(question["key"], label(question.get("text")), question["type"], ordered)
         )
     return found
+
+
+def _multiple_distribution(base: QuerySet, question: dict) -> Distribution:
+    """Respondents per option of a multiple-choice question, most chosen first."""
+    key = question["key"]
+    tally = dict(option_counts(responses=base, key=key))
+    respondents = respondent_count(responses=base, key=key)
+    options = [str(v) for v in _answer_values(question)]
+    counts = [(v, tally.pop(v, 0)) for v in options] + list(tally.items())
+    counts.sort(key=lambda pair: -pair[1])  # stable: ties keep the option order
+    labels = {
+        str(o["value"]): label(o.get("label")) or str(o["value"])
+        for o in question.get("options") or []
+        if isinstance(o, dict) and "value" in o
+    }
+    text = label(question.get("text"))
+    return Distribution(key, text, "multiple", counts, respondents, labels)
 
 
 def _answer_values(question: dict) -> list:

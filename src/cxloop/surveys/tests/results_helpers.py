@@ -111,3 +111,31 @@ def make_response(
 
 def local(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
     return timezone.make_aware(dt.datetime(year, month, day, hour))
+
+
+ISSUES = {
+    "key": "issues",
+    "type": "multiple",
+    "text": "哪些方面需要改进？",
+    "options": [
+        {"value": "speed", "label": "配送速度"},
+        {"value": "packing", "label": "包装"},
+        {"value": "price", "label": {"zh-hans": "价格", "en": "Price"}},
+    ],
+}
+
+
+def add_multiple_choice(survey: Survey) -> Survey:
+    """Give the survey's current version the multiple-choice question ``issues`` (last)."""
+    version = survey.current_version
+    definition = {**DEFINITION, "pages": [{**DEFINITION["pages"][0]}]}
+    definition["pages"][0]["questions"] = [*DEFINITION["pages"][0]["questions"], ISSUES]
+    version.definition = definition
+    version.save(update_fields=["definition"])
+    return survey
+
+
+def with_answer(response: Response, key: str, value) -> Response:
+    response.answers = {**response.answers, key: value}
+    response.save(update_fields=["answers"])
+    return response

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
 from cxloop.core.models import AuditLog
+from cxloop.surveys import invitations
 from cxloop.surveys.invitations import invite
 from cxloop.surveys.models import Invitation, Survey, Trigger
 from cxloop.surveys.tests.invitation_helpers import make_customer, make_survey
@@ -35,6 +39,18 @@ def test_invitation_list_shows_life_counts_and_reason(owner_client, survey, invi
     assert response.context["counts"]["suppressed"] == 1
     html = response.content.decode()
     assert "13812345678" in html and "No consent to surveys" in html
+
+
+def test_invitation_list_shows_quiet_hours_hold(owner_client, survey, quiet_hours):
+    zone = ZoneInfo("Asia/Shanghai")
+    due = dt.datetime(2026, 3, 10, 23, 0, tzinfo=zone)
+    invitation = invite(survey=survey, customer=make_customer(), channel="sms", send_at=due)
+    assert invitations.send_due_invitations(now=due) == 0
+    response = owner_client.get(reverse("surveys:invitations", args=[survey.pk]))
+    html = response.content.decode()
+    assert "Held for quiet hours until 08:00" in html
+    invitation.refresh_from_db()
+    assert invitation.scheduled_for == dt.datetime(2026, 3, 11, 8, 0, tzinfo=zone)
 
 
 def test_invitation_list_filters_by_status(teammate_client, survey, invited):

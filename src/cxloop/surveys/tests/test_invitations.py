@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -194,3 +195,78 @@ def test_expire_invitations_marks_only_overdue_unanswered(survey):
     assert statuses[rows[Status.SENT]] == statuses[rows[Status.OPENED]] == Status.EXPIRED
     assert statuses[rows[Status.ANSWERED]] == Status.ANSWERED
     assert statuses[fresh.pk] == Status.SENT
+
+
+# --- quiet hours (default 21:00–08:00 Asia/Shanghai) ---------------------------------------------
+
+
+def shanghai(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 3, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def test_sms_due_in_quiet_hours_is_held_then_sent_later(survey, quiet_hours):
+    due = shanghai(10, 22, 30)
+    invitation = invite(survey=survey, customer=make_customer(), channel="sms", send_at=due)
+    assert invitations.send_due_invitations(now=due) == 0
+    invitation.refresh_from_db()
+    assert invitation.status == Status.SCHEDULED and invitation.sent_at is None
+    assert invitation.scheduled_for == shanghai(11, 8)
+    assert invitation.expires_at == due + invitations.DEFAULT_EXPIRY  # expiry unchanged
+    assert invitation.suppressed_reason == invitations.QUIET_HOURS
+    assert str(invitations.status_note(invitation)) == "Held for quiet hours until 08:00"
+    assert not OutboxMessage.objects.exists()
+    # A run at 03:00 still finds nothing due; the 08:00 run sends it.
+    assert invitations.send_due_invitations(now=shanghai(11, 3)) == 0
+    assert invitations.send_due_invitations(now=shanghai(11, 8)) == 1
+    invitation.refresh_from_db()
+    assert invitation.status == Status.SENT and invitation.sent_at == shanghai(11, 8)
+    assert invitation.suppressed_reason == "" and invitations.status_note(invitation) == ""
+    assert OutboxMessage.objects.filter(dedupe_key=f"invitation:{invitation.pk}").count() == 1
+
+
+def test_wechat_is_held_by_a_same_day_window(survey, quiet_hours, owner):
+    set_setting(key="quiet_hours_start", value="12:00", actor=owner)
+    set_setting(key="quiet_hours_end", value="14:00", actor=owner)
+    customer = make_customer()
+    invitation = invite(survey=survey, customer=customer, channel="wechat", send_at=shanghai(10, 9))
+    assert invitations.deliver_invitation(invitation=invitation, now=shanghai(10, 13)) == "held"
+    assert invitation.scheduled_for == shanghai(10, 14)
+    # 22:00 is outside a 12:00–14:00 window.
+    other = invite(survey=survey, customer=make_customer(), channel="sms", send_at=shanghai(10, 9))
+    assert invitations.deliver_invitation(invitation=other, now=shanghai(10, 22)) == "sent"
+
+
+def test_equal_start_and_end_means_no_quiet_hours(survey, quiet_hours, owner):
+    set_setting(key="quiet_hours_end", value="21:00", actor=owner)
+    invitation = invite(
+        survey=survey, customer=make_customer(), channel="sms", send_at=shanghai(10, 9)
+    )
+    assert invitations.deliver_invitation(invitation=invitation, now=shanghai(10, 23)) == "sent"
+
+
+def test_email_is_not_held_in_quiet_hours(survey, quiet_hours):
+    due = shanghai(10, 23)
+    customer = make_customer(email="zhang@example.com")
+    invitation = invite(survey=survey, customer=customer, channel="email", send_at=due)
+    assert invitations.send_due_invitations(now=due) == 1
+    invitation.refresh_from_db()
+    assert invitation.status == Status.SENT and invitation.scheduled_for == due
+    assert OutboxMessage.objects.get().channel == "email"
+
+
+def test_held_invitation_expiring_in_quiet_hours_expires_as_usual(survey, quiet_hours):
+    due = shanghai(10, 22)
+    invitation = invite(
+        survey=survey,
+        customer=make_customer(),
+        channel="sms",
+        send_at=due,
+        expires_in=dt.timedelta(hours=2),
+    )
+    assert invitations.send_due_invitations(now=due) == 0
+    invitation.refresh_from_db()
+    assert invitation.expires_at == shanghai(11, 0)  # not extended
+    assert invitations.send_due_invitations(now=shanghai(11, 8)) == 0
+    invitation.refresh_from_db()
+    assert invitation.status == Status.EXPIRED and invitation.sent_at is None
+    assert not OutboxMessage.objects.exists()

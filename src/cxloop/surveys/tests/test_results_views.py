@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.urls import reverse
 
 from cxloop.core.models import AuditLog
-from cxloop.surveys.tests.results_helpers import local, make_response, make_survey
+from cxloop.surveys.tests.results_helpers import (
+    add_multiple_choice,
+    local,
+    make_response,
+    make_survey,
+    with_answer,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +48,24 @@ def test_results_page_shows_figures_and_marks(owner_client, survey):
     assert 'data-mark="down"' in html and 'data-mark="up"' in html
     assert "chart-trend" in html and "chart-dimensions" in html and "chart-distribution-0" in html
     assert "plotly.min.js" in html
+
+
+def test_results_page_shows_multiple_choice_shares(owner_client):
+    survey = add_multiple_choice(make_survey())
+    with_answer(make_response(survey, nps=9), "issues", ["speed", "packing"])
+    with_answer(make_response(survey, nps=3), "issues", ["speed"])
+    with_answer(make_response(survey, nps=1, excluded=True), "issues", ["price"])
+    response = owner_client.get(url("view_results", survey))
+    assert response.status_code == 200
+    shown = {d.key: d for d, _chart in response.context["distributions"]}
+    assert shown["issues"].counts == [("speed", 2), ("packing", 1), ("price", 0)]
+    html = response.content.decode()
+    assert "issues: 哪些方面需要改进？" in html
+    assert "2 respondents; more than one answer allowed" in html
+    # The chart: option labels, shares of the 2 respondents, most chosen on top (drawn last).
+    assert "chart-distribution-2" in html
+    labels = json.dumps(["Price", "包装", "配送速度"], separators=(",", ":"))  # as plotly escapes
+    assert f'"x":[0.0,50.0,100.0],"y":{labels}' in html
 
 
 def test_results_page_options(teammate_client, survey):

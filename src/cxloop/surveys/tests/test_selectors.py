@@ -5,12 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from cxloop.insights.metrics import csat as csat_metric
 from cxloop.insights.metrics import nps as nps_metric
 from cxloop.surveys import selectors
 from cxloop.surveys.models import Invitation
-from cxloop.surveys.tests.results_helpers import local, make_response, make_survey
+from cxloop.surveys.tests.results_helpers import (
+    add_multiple_choice,
+    local,
+    make_response,
+    make_survey,
+    with_answer,
+)
 
 pytestmark = pytest.mark.django_db
 approx = pytest.approx
@@ -167,6 +174,50 @@ def test_dimension_scores_and_distribution():
     assert found["nps"]["9"] == 2 and found["nps"]["3"] == 1 and found["nps"]["10"] == 0
     assert found["overall"] == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1}
     assert found["reason"] == {"物流": 2, "价格": 1}
+
+
+def test_multiple_choice_distribution_hand_computed():
+    survey = add_multiple_choice(make_survey())
+    with_answer(make_response(survey, nps=9), "issues", ["speed", "packing"])
+    with_answer(make_response(survey, nps=3), "issues", ["speed"])
+    with_answer(make_response(survey, nps=2), "issues", ["speed", "price", "speed"])  # once
+    with_answer(make_response(survey, nps=8), "issues", [])  # saw it, chose nothing
+    make_response(survey, nps=10)  # question hidden: not a respondent
+    with_answer(make_response(survey, nps=1, excluded=True), "issues", ["packing", "price"])
+    draft = with_answer(make_response(survey, nps=1), "issues", ["packing"])
+    draft.submitted_at = None
+    draft.save(update_fields=["submitted_at"])
+    other = add_multiple_choice(make_survey("other"))
+    with_answer(make_response(other, nps=5), "issues", ["price"])
+
+    found = {d.key: d for d in selectors.distributions(survey=survey)}
+    issues = found["issues"]
+    assert issues.type == "multiple" and issues.text == "哪些方面需要改进？"
+    # Most chosen first; packing and price tie at 1 and keep the option order.
+    assert issues.counts == [("speed", 3), ("packing", 1), ("price", 1)]
+    assert issues.respondents == 4
+    assert [issues.share(n) for _value, n in issues.counts] == [75.0, 25.0, 25.0]
+    assert issues.option_labels == {"speed": "配送速度", "packing": "包装", "price": "Price"}
+    with translation.override("zh-hans"):  # labels in the reader's language
+        issues = {d.key: d for d in selectors.distributions(survey=survey)}["issues"]
+    assert issues.option_labels["price"] == "价格"
+    assert found["reason"].counts == [("物流", 0), ("价格", 0)]  # other types unchanged
+
+
+def test_multiple_choice_skips_non_list_answers_and_unknown_options():
+    survey = add_multiple_choice(make_survey())
+    with_answer(make_response(survey, nps=9), "issues", "speed")  # a bad import, not a list
+    with_answer(make_response(survey, nps=9), "issues", ["speed", "gone"])  # option removed
+    issues = {d.key: d for d in selectors.distributions(survey=survey)}["issues"]
+    assert issues.respondents == 1
+    assert issues.counts == [("speed", 1), ("gone", 1), ("packing", 0), ("price", 0)]
+
+
+def test_multiple_choice_without_answers():
+    survey = add_multiple_choice(make_survey())
+    issues = {d.key: d for d in selectors.distributions(survey=survey)}["issues"]
+    assert issues.respondents == 0 and issues.share(0) == 0.0
+    assert issues.counts == [("speed", 0), ("packing", 0), ("price", 0)]
 
 
 def test_comments_filters():

@@ -46,7 +46,7 @@ def _secret_key() -> str:
 def _database(url: str) -> dict:
     config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        config["CONN_MAX_AGE"] = 0
+        # Kept open per thread (like PostgreSQL's): no reconnect and PRAGMAs on every request.
         # WAL lets the web process read while the worker writes; IMMEDIATE avoids
         # "database is locked" upgrades inside transactions.
         config["OPTIONS"] = {

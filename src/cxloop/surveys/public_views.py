@@ -179,9 +179,16 @@ def _answer(request: HttpRequest, flow: Flow) -> HttpResponse:
         return redirect(flow.url("answer"))
     if request.method == "POST":
         page = _posted_page(request, response)
-        result = responses.save_page(response=response, page_index=page, data=request.POST)
+        try:
+            result = responses.save_page(
+                response=response, page_index=page, data=request.POST, submit_when_done=True
+            )
+        except responses.IncompleteResponse:
+            return redirect(flow.url("answer"))  # current_page now points at the page to finish
         if not result.complete:
             return _render_page(request, flow, response, language, page, result)
+        if response.submitted_at is not None:
+            return redirect(flow.url("thanks"))
     page = _page_to_show(response)
     if page is None:
         return _submit(flow, response)

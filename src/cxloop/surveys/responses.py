@@ -95,35 +95,79 @@ def find_response(
     *, survey: Survey, invitation: Invitation | None = None, respondent_key: str = ""
 ) -> Response | None:
     """The invitation's response, or the latest response of this browser on a public link."""
-    responses = Response.objects.select_related("version")
-    if invitation is not None:
-        return responses.filter(invitation=invitation).first()
-    if not respondent_key:
+    if invitation is not None:  # one-to-one: get() spares compiling an ORDER BY per request
+        try:
+            found = Response.objects.get(invitation=invitation)
+        except Response.DoesNotExist:
+            return None
+    elif respondent_key:
+        found = (
+            Response.objects.filter(
+                survey=survey, invitation__isnull=True, respondent_key=respondent_key
+            )
+            .order_by("-id")
+            .first()
+        )
+    else:
         return None
-    return (
-        responses.filter(survey=survey, invitation__isnull=True, respondent_key=respondent_key)
-        .order_by("-id")
-        .first()
-    )
+    if found is not None:
+        _reuse_loaded(found, survey=survey)
+    return found
 
 
-def save_page(*, response: Response, page_index: int, data) -> PageResult:
+def _reuse_loaded(response: Response, *, survey: Survey) -> None:
+    """Attach the survey and (versions never change) its current version the caller already
+    loaded, instead of joining them again with their definition JSON on every request."""
+    if response.survey_id != survey.pk:
+        return
+    response.survey = survey
+    loaded = Survey._meta.get_field("current_version").is_cached(survey)
+    if loaded and response.version_id == survey.current_version_id:
+        response.version = survey.current_version
+
+
+def save_page(
+    *, response: Response, page_index: int, data, submit_when_done: bool = False
+) -> PageResult:
     """Validate and keep one page's answers; moves ``current_page`` on when the page is complete.
 
     Valid answers are saved even when another question on the page has an error, so nothing
-    typed is lost. ``current_page == len(pages)`` means every page is done: ready to submit.
+    typed is lost. ``current_page == len(pages)`` means every page is done: ready to submit;
+    with ``submit_when_done`` that page is submitted right away (``response.submitted_at`` set,
+    or ``IncompleteResponse`` raised with the answers saved).
     """
     if response.submitted_at is not None:
         raise AlreadySubmitted
     definition = answering.definition_for(response.version)
     result = answering.read_page(definition, page_index, data, response.answers)
-    response.answers = result.answers
-    response.current_page = page_index
+    current = page_index
     if result.complete:
         following = answering.next_page(definition, page_index, result.answers)
-        response.current_page = len(definition.pages) if following is None else following
+        current = len(definition.pages) if following is None else following
+    if submit_when_done and current == len(definition.pages):
+        # The last page: save its answers and submit in one locked transaction and one write.
+        _save_and_submit(response, result.answers)
+        return result
+    response.answers = result.answers
+    response.current_page = current
     response.save(update_fields=["answers", "current_page"])
     return result
+
+
+def _save_and_submit(response: Response, answers: dict) -> None:
+    """Submit with the last page's ``answers``; they are kept even when the submit is refused."""
+    missing = None
+    with transaction.atomic():
+        locked = _locked(response)
+        if locked.submitted_at is None:  # else another tab won: the submit is idempotent
+            locked.answers = answers
+            missing = _first_missing_page(locked)
+            if missing is None:
+                _finish(locked, timezone.now())
+    for name in ("answers", "current_page", "submitted_at"):
+        setattr(response, name, getattr(locked, name))
+    if missing is not None:
+        raise IncompleteResponse(missing)
 
 
 def go_back(*, response: Response, page_index: int) -> int:
@@ -140,25 +184,48 @@ def submit_response(*, response: Response) -> Response:
 
     Idempotent; raises ``IncompleteResponse`` when a visible required question is unanswered.
     """
+    missing = None
     with transaction.atomic():
-        locked = (
-            Response.objects.select_for_update(of=("self",))
-            .select_related("version", "customer", "survey")
-            .get(pk=response.pk)
-        )
+        locked = _locked(response)
         if locked.submitted_at is None:
-            _finish(locked, timezone.now())
+            missing = _first_missing_page(locked)
+            if missing is None:
+                _finish(locked, timezone.now())
+    if missing is not None:  # raised after the commit, so current_page keeps pointing at it
+        raise IncompleteResponse(missing)
     return locked
 
 
-def _finish(response: Response, now: dt.datetime) -> None:
+def _locked(response: Response) -> Response:
+    """The row re-read under lock; its version and survey reused when already loaded."""
+    locked = (
+        Response.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=response.pk)
+    )
+    for name in ("version", "survey"):
+        field = Response._meta.get_field(name)
+        if field.is_cached(response) and getattr(locked, field.attname) == getattr(
+            response, field.attname
+        ):
+            setattr(locked, name, getattr(response, name))
+    return locked
+
+
+def _first_missing_page(response: Response) -> int | None:
+    """The first page with a visible required question unanswered; saved as ``current_page``."""
     definition = answering.definition_for(response.version)
     answers = answering.visible_answers(definition, response.answers)
     missing = answering.first_incomplete_page(definition, answers)
     if missing is not None:
         response.current_page = missing
-        response.save(update_fields=["current_page"])
-        raise IncompleteResponse(missing)
+        response.save(update_fields=["answers", "current_page"])
+    return missing
+
+
+def _finish(response: Response, now: dt.datetime) -> None:
+    definition = answering.definition_for(response.version)
+    answers = answering.visible_answers(definition, response.answers)
     scores = answering.headline_scores(definition, answers)
     response.answers = answers
     response.submitted_at = now

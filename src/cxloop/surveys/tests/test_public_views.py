@@ -251,7 +251,35 @@ def test_submit_path_stays_lean(client, invitation, django_assert_max_num_querie
     client.post(u[""])
     for page in (0, 1):
         post_page(client, u["answer"], page, HAPPY_PAGES[page])
-    with django_assert_max_num_queries(12):
+    # invitation, response, lock, spend, VIP setting, duplicate check, save, rollup mark,
+    # invitation answered; BEGIN/COMMIT on SQLite. The page's answers are saved by the submit.
+    with django_assert_max_num_queries(11):
         reply = post_page(client, u["answer"], 3, HAPPY_PAGES[3])
     assert reply.status_code == 302 and reply.url == u["thanks"]
     assert Response.objects.get().submitted_at is not None
+
+
+def test_last_page_with_an_earlier_page_unanswered_keeps_its_answers(client, invitation):
+    """The last page is saved and submitted in one go; a refused submit still keeps it."""
+    u = urls(invitation)
+    client.post(u[""])
+    post_page(client, u["answer"], 0, HAPPY_PAGES[0])
+    reply = post_page(client, u["answer"], 3, HAPPY_PAGES[3])  # page 1 skipped (forged post)
+    assert reply.status_code == 302 and reply.url == u["answer"]
+    response = Response.objects.get()
+    assert response.submitted_at is None and response.current_page == 1
+    assert response.answers["comment"] == "很好"
+    invitation.refresh_from_db()
+    assert invitation.status != Invitation.Status.ANSWERED
+
+
+def test_last_page_posted_again_after_submit_changes_nothing(client, invitation):
+    u = urls(invitation)
+    client.post(u[""])
+    for page in (0, 1, 3):
+        post_page(client, u["answer"], page, HAPPY_PAGES[page])
+    submitted = Response.objects.get()
+    reply = post_page(client, u["answer"], 3, {"q-comment": "改了"})
+    assert reply.status_code in (302, 410)
+    again = Response.objects.get()
+    assert again.answers == submitted.answers and again.submitted_at == submitted.submitted_at

@@ -261,3 +261,15 @@ def test_concurrent_submits_finish_once():
         thread.join()
     assert len(finished) == 2 and finished[0] == finished[1]
     assert Response.objects.get().flags == []  # the second did not see the first as a duplicate
+
+
+def test_refused_submit_points_current_page_at_the_missing_page():
+    """Else the answer page would find "all done", submit again and redirect to itself."""
+    survey = make_survey()
+    response = start(survey, make_invitation(survey))
+    responses.save_page(response=response, page_index=0, data=HAPPY_PAGES[0])
+    Response.objects.filter(pk=response.pk).update(current_page=4)  # e.g. a forged last page
+    with pytest.raises(responses.IncompleteResponse):
+        responses.submit_response(response=response)
+    response.refresh_from_db()
+    assert response.submitted_at is None and response.current_page == 1

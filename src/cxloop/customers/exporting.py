@@ -192,6 +192,11 @@ def export_response(*, kind: str, fmt: str, user, filters: Mapping | None = None
         after={"kind": kind, "format": fmt, "filters": dict(filters or {}), "pii": show_pii},
     )
     file_name = f"{kind}-{timezone.localdate():%Y%m%d}.{fmt}"
+    return download_response(headers, rows, fmt=fmt, file_name=file_name)
+
+
+def download_response(headers: list[str], rows: Iterable[list], *, fmt: str, file_name: str):
+    """CSV streams row by row; XLSX is spooled to a temporary file first (a zip needs seeking)."""
     if fmt == "xlsx":
         spool = tempfile.TemporaryFile()  # noqa: SIM115 — FileResponse closes it
         write_xlsx(headers, rows, spool)

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
-from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from cxloop.core.audit import record_audit
 from cxloop.core.pii import can_see_pii, mask_email, mask_phone
-from cxloop.customers.exporting import XLSX_TYPE, csv_chunks, write_xlsx
+from cxloop.customers.exporting import csv_chunks, download_response, write_xlsx
 from cxloop.surveys.models import Response, Survey
 
 FORMATS = ("csv", "xlsx")
@@ -130,12 +128,4 @@ def export_response(*, survey: Survey, fmt: str, user):
         after={"kind": "survey_responses", "format": fmt, "pii": show_pii},
     )
     file_name = f"{survey.key}-responses-{timezone.localdate():%Y%m%d}.{fmt}"
-    if fmt == "xlsx":
-        spool = tempfile.TemporaryFile()  # noqa: SIM115 — FileResponse closes it
-        write_xlsx(headers, rows, spool)
-        spool.seek(0)
-        return FileResponse(spool, as_attachment=True, filename=file_name, content_type=XLSX_TYPE)
-    chunks = (chunk.encode("utf-8") for chunk in csv_chunks(headers, rows))
-    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
-    return response
+    return download_response(headers, rows, fmt=fmt, file_name=file_name)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from cxloop.core.events import EVENT_TYPE_PATTERN, KNOWN_EVENT_TYPES
 from cxloop.surveys.models import Invitation, Survey, Trigger
 from cxloop.surveys.sampling import DEFAULT_QUOTAS, GROUP_LABELS, MAX_QUOTA
+from cxloop.surveys.triggers import TRIGGER_FIELDS
 
 Channel = Invitation.Channel
 MESSAGE_CHANNELS = [(c.value, c.label) for c in (Channel.SMS, Channel.WECHAT, Channel.EMAIL)]
@@ -21,17 +22,7 @@ class TriggerForm(forms.ModelForm):
 
     class Meta:
         model = Trigger
-        fields = [
-            "name",
-            "kind",
-            "event_type",
-            "delay_minutes",
-            "expire_after_hours",
-            "channel",
-            "every_days",
-            "active_within_days",
-            "enabled",
-        ]
+        fields = TRIGGER_FIELDS  # the fields the audited trigger services write
         help_texts = {
             "event_type": _("For event triggers, e.g. order.delivered."),
             "delay_minutes": _(

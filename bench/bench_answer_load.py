@@ -46,7 +46,6 @@ import resource
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -64,27 +63,12 @@ def main() -> int:
     args = _arguments()
     if args.client:
         return asyncio.run(_client_main(args))
-    data_dir = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
-    database_url = benchdb.prepare_database(args.database_url, data_dir, BENCH_DB)
-    env = {
-        "DJANGO_SETTINGS_MODULE": "cxloop.settings",
-        "CXLOOP_DATA_DIR": str(data_dir),
-        "CXLOOP_DATABASE_URL": database_url,
-        "CXLOOP_LOG_LEVEL": "WARNING",
-        "CXLOOP_ALLOWED_HOSTS": "127.0.0.1,localhost",
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    try:
+    hosts = "127.0.0.1,localhost"
+    with benchdb.django_for_bench(args.database_url, BENCH_DB, CXLOOP_ALLOWED_HOSTS=hosts) as (
+        data_dir,
+        env,
+    ):
         return _run(args, data_dir, env)
-    finally:
-        from django.db import connection
-
-        connection.close()
-        benchdb.drop_database(args.database_url, BENCH_DB)
 
 
 def _arguments() -> argparse.Namespace:

@@ -23,11 +23,8 @@ import argparse
 import cProfile
 import csv
 import datetime as dt
-import os
 import pstats
 import random
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,25 +38,8 @@ STATUSES = ["已完成", "已送达", "已取消", "completed"]
 
 def main() -> int:
     args = _arguments()
-    data_dir = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
-    database_url = benchdb.prepare_database(args.database_url, data_dir, BENCH_DB)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="cxloop.settings",
-        CXLOOP_DATA_DIR=str(data_dir),
-        CXLOOP_DATABASE_URL=database_url,
-        CXLOOP_LOG_LEVEL="WARNING",
-    )
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    import django
-
-    django.setup()
-    try:
+    with benchdb.django_for_bench(args.database_url, BENCH_DB) as (data_dir, _env):
         return _run(args, data_dir)
-    finally:
-        from django.db import connection
-
-        connection.close()
-        benchdb.drop_database(args.database_url, BENCH_DB)
 
 
 def _arguments() -> argparse.Namespace:

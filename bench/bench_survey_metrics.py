@@ -21,11 +21,7 @@ Goal: each metric ≤ 1 s and within 3× of DuckDB.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import benchdb
 import numpy as np
@@ -39,25 +35,8 @@ YEAR_US = 365 * 24 * 3600 * 10**6
 
 def main() -> int:
     args = _arguments()
-    data_dir = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
-    database_url = benchdb.prepare_database(args.database_url, data_dir, BENCH_DB)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="cxloop.settings",
-        CXLOOP_DATA_DIR=str(data_dir),
-        CXLOOP_DATABASE_URL=database_url,
-        CXLOOP_LOG_LEVEL="WARNING",
-    )
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    import django
-
-    django.setup()
-    try:
+    with benchdb.django_for_bench(args.database_url, BENCH_DB):
         return _run(args)
-    finally:
-        from django.db import connection
-
-        connection.close()
-        benchdb.drop_database(args.database_url, BENCH_DB)
 
 
 def _arguments() -> argparse.Namespace:

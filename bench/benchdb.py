@@ -3,6 +3,11 @@ created on the server of ``--database-url`` and dropped afterwards."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -30,3 +35,31 @@ def _admin_connection(url: str):
 
     admin_url = urlunparse(urlparse(url)._replace(path="/postgres", scheme="postgresql"))
     return psycopg.connect(admin_url, autocommit=True)
+
+
+@contextlib.contextmanager
+def django_for_bench(url: str, name: str, **extra_env: str) -> Iterator[tuple[Path, dict]]:
+    """Django set up on a fresh data directory and database; both go away afterwards.
+
+    Yields the data directory and the CXLOOP_* environment, for processes the bench starts.
+    """
+    data_dir = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
+    env = {
+        "DJANGO_SETTINGS_MODULE": "cxloop.settings",
+        "CXLOOP_DATA_DIR": str(data_dir),
+        "CXLOOP_DATABASE_URL": prepare_database(url, data_dir, name),
+        "CXLOOP_LOG_LEVEL": "WARNING",
+        **extra_env,
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    import django
+
+    django.setup()
+    try:
+        yield data_dir, env
+    finally:
+        from django.db import connection
+
+        connection.close()
+        drop_database(url, name)

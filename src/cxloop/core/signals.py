@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from cxloop.core.audit import record_audit, snapshot
+from cxloop.core.audit import changed_only, record_audit, snapshot
 
 User = get_user_model()
 USER_FIELDS = ["username", "email", "first_name", "last_name", "is_active", "is_staff"]
@@ -36,9 +36,8 @@ def _audit_user_save(sender, instance, created, raw=False, **kwargs):
     if before is None:
         return
     after["password_changed"] = instance.password != old_password
-    changed_before = {k: v for k, v in before.items() if after.get(k) != v}
-    if changed_before:
-        changed_after = {k: after[k] for k in changed_before}
+    changed_before, changed_after = changed_only(before, after)
+    if changed_after:
         record_audit(
             actor=None,
             action="user.changed",

@@ -147,3 +147,38 @@ class OutboxAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} {'ok' if self.succeeded else 'failed'} {self.at:%Y-%m-%d %H:%M}"
+
+
+class BusinessCalendar(models.Model):
+    """Working hours, holidays and make-up days that SLA deadlines are counted in.
+
+    Write through ``cxloop.core.calendars`` (validated, audited); it also turns a row into the
+    ``WorkingCalendar`` that ``cxloop.core.business_time`` computes with.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    # {"0": [["09:00", "12:00"], ["13:30", "18:00"]], …}: weekday 0 = Monday, "24:00" = midnight.
+    weekly_hours = models.JSONField(_("weekly working hours"), default=dict, blank=True)
+    use_chinese_holidays = models.BooleanField(_("Chinese public holidays"), default=True)
+    always_open = models.BooleanField(_("open round the clock (7×24)"), default=False)
+    extra_holidays = models.JSONField(_("extra holidays"), default=list, blank=True)
+    extra_workdays = models.JSONField(_("extra working days"), default=list, blank=True)
+    is_default = models.BooleanField(_("default calendar"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="core_calendar_single_default",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

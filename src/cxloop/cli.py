@@ -49,7 +49,15 @@ def _add_running_commands(commands) -> None:
     serve = commands.add_parser("serve", help="start the web console and API (production server)")
     serve.add_argument("--port", type=int, default=8000, help="web port (default 8000)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="web processes (default: CXLOOP_WEB_PROCESSES, else one per core, at least 2)",
+    )
+    serve.add_argument(
+        "--threads", type=int, default=8, help="request threads per process (default 8)"
+    )
 
     worker = commands.add_parser(
         "worker", help="run background jobs: outbox delivery, imports, periodic sweeps"

@@ -29,15 +29,25 @@ def _ensure_static() -> None:
 
 
 def cmd_serve(args) -> int:
-    from waitress import serve
-
-    from cxloop.wsgi import application
+    from cxloop.webserver import run_web
 
     _ensure_static()
     _check_port(args.host, args.port)
-    print(f"cxloop console: http://{_url_host(args.host)}:{args.port}/", flush=True)
-    serve(application, host=args.host, port=args.port, threads=args.threads, ident="cxloop")
+    processes = _web_processes(args)
+    print(
+        f"cxloop console: http://{_url_host(args.host)}:{args.port}/ "
+        f"({processes} processes × {args.threads} threads)",
+        flush=True,
+    )
+    run_web(host=args.host, port=args.port, processes=processes, threads=args.threads)
     return 0
+
+
+def _web_processes(args) -> int:
+    from cxloop.webserver import default_processes
+
+    chosen = getattr(args, "processes", None) or settings.CXLOOP_WEB_PROCESSES
+    return chosen or default_processes()
 
 
 def _check_port(host: str, port: int) -> None:
@@ -109,11 +119,9 @@ def cmd_demo(args) -> int:
     # SIGTERM (systemd, a test, `kill`) must stop the worker too, as Ctrl-C does.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        from waitress import serve
+        from cxloop.webserver import run_web
 
-        from cxloop.wsgi import application
-
-        serve(application, host=args.host, port=args.port, threads=8, ident="cxloop")
+        run_web(host=args.host, port=args.port, processes=_web_processes(args), threads=8)
     except KeyboardInterrupt:
         pass
     finally:

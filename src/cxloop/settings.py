@@ -106,6 +106,10 @@ HUEY = _huey(QUEUE_URL, immediate=env_bool("CXLOOP_QUEUE_IMMEDIATE", False))
 
 vars().update(_email(env_url("CXLOOP_EMAIL_URL", "file://", ("file", "smtp", "smtps", "smtp+tls"))))
 DEFAULT_FROM_EMAIL = env_str("CXLOOP_EMAIL_FROM", "cxloop@localhost")
+# Seconds a web or worker process may reuse an organisation setting it read (0: always read).
+CXLOOP_SETTINGS_CACHE_SECONDS = env_int("CXLOOP_SETTINGS_CACHE_SECONDS", 10, minimum=0)
+# Web server processes for `cxloop serve` (0: one per core, at least 2).
+CXLOOP_WEB_PROCESSES = env_int("CXLOOP_WEB_PROCESSES", 0, minimum=0)
 CXLOOP_WEBHOOK_URL = env_str("CXLOOP_WEBHOOK_URL", "")
 # Where customers reach the answer pages: survey links in messages are absolute URLs.
 CXLOOP_PUBLIC_URL = env_str("CXLOOP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

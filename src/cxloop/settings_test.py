@@ -13,3 +13,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Rolled-back test transactions would leave stale values in the per-process settings cache.
+CXLOOP_SETTINGS_CACHE_SECONDS = 0

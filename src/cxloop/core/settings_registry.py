@@ -7,11 +7,14 @@ Change values through ``cxloop.core.services.set_setting`` so every change is au
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from cxloop.core.models import Setting
@@ -156,11 +159,31 @@ def effective_value(spec: SettingSpec, stored: Any) -> Any:
         return spec.default
 
 
+# Hot paths (every survey submit reads the VIP threshold) keep a value for a few seconds per
+# process; a change made in this process is seen at once, other processes see it within the TTL.
+_cache: dict[str, tuple[float, Any]] = {}
+
+
 def get_setting(key: str) -> Any:
-    """The current value of one setting, or its default when never saved."""
+    """The current value of one setting, or its default when never saved. Do not mutate it."""
     spec = spec_for(key)
+    ttl = settings.CXLOOP_SETTINGS_CACHE_SECONDS
+    cached = _cache.get(key) if ttl else None
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     rows = list(Setting.objects.filter(key=key).values_list("value", flat=True)[:1])
-    return effective_value(spec, rows[0]) if rows else spec.default
+    value = effective_value(spec, rows[0]) if rows else spec.default
+    if ttl:
+        _cache[key] = (time.monotonic() + ttl, value)
+    return value
+
+
+def forget_cached_settings(**kwargs) -> None:
+    _cache.clear()
+
+
+post_save.connect(forget_cached_settings, sender=Setting, dispatch_uid="cxloop.settings.cache")
+post_delete.connect(forget_cached_settings, sender=Setting, dispatch_uid="cxloop.settings.cache.d")
 
 
 def all_settings() -> dict[str, Any]:

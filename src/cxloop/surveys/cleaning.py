@@ -26,6 +26,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from cxloop.surveys import submit_sql
 from cxloop.surveys.models import Response
 
 SECONDS_PER_ITEM = 3
@@ -103,14 +104,18 @@ def check_contradictions(scores: Mapping[str, Any]) -> list[dict]:
 
 
 def check_duplicate(*, response: Response, now: dt.datetime) -> list[dict]:
+    if response.customer_id is not None:  # every invitation submit asks: hand-written SQL
+        found = submit_sql.submitted_exists(
+            survey_id=response.survey_id,
+            exclude_id=response.pk,
+            customer_id=response.customer_id,
+            since=now - DUPLICATE_WINDOW,
+        )
+        return [_flag(DUPLICATE)] if found else []
     others = Response.objects.filter(
         survey_id=response.survey_id, submitted_at__isnull=False
     ).exclude(pk=response.pk)
-    if response.customer_id is not None:
-        others = others.filter(
-            customer_id=response.customer_id, submitted_at__gte=now - DUPLICATE_WINDOW
-        )
-    elif response.respondent_key:
+    if response.respondent_key:
         others = others.filter(respondent_key=response.respondent_key)
     else:
         return []

@@ -2,8 +2,8 @@
 
 Partial answers are saved after every page, so a respondent can close the phone and come back
 through the same link (invitation) or the same browser (public link cookie). Submitting is
-idempotent: the response row is locked, and a second submit finds it submitted and changes
-nothing. One response per invitation is also enforced by the OneToOne column.
+idempotent: the submit is claimed by a conditional UPDATE, and a second submit finds the row
+submitted and changes nothing. One response per invitation is also enforced by the OneToOne column.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from cxloop.core.audit import record_audit, snapshot
 from cxloop.core.roles import require
 from cxloop.core.settings_registry import VIP_ANNUAL_SPEND_FEN, get_setting
 from cxloop.customers.models import Customer
-from cxloop.customers.selectors import VIP_WINDOW, spent_orders
-from cxloop.surveys import answering, cleaning
+from cxloop.customers.selectors import NOT_SPENT, VIP_WINDOW
+from cxloop.surveys import answering, cleaning, rollups, signals, submit_sql
 from cxloop.surveys.answering import PageResult
 from cxloop.surveys.models import Invitation, Response, Survey, SurveyVersion
 
@@ -28,6 +27,10 @@ AGE_BANDS = ((18, 24, "18-24"), (25, 34, "25-34"), (35, 44, "35-44"), (45, 54, "
 OLDEST_BAND = (55, "55+")
 SEGMENT_VIP, SEGMENT_NEW, SEGMENT_EXISTING = "vip", "new", "existing"
 CLEANING_FIELDS = ("excluded", "flags")
+SUBMIT_FIELDS = (
+    "answers", "submitted_at", "current_page", "duration_seconds", "nps", "csat", "ces", "csi",
+    "dimension_scores", "region", "store", "age_band", "segment", "flags", "excluded",
+)  # fmt: skip
 
 
 class ResponseError(Exception):
@@ -86,7 +89,10 @@ def start_or_resume(
     }
     try:
         with transaction.atomic():
-            return Response.objects.create(**fields)
+            created = Response.objects.create(**fields)
+        if invitation is not None:
+            invitation.response = created  # a later find() in this request must see it
+        return created
     except IntegrityError:  # the same invitation started twice at once: take the winner
         return Response.objects.select_related("version").get(invitation=invitation)
 
@@ -95,10 +101,9 @@ def find_response(
     *, survey: Survey, invitation: Invitation | None = None, respondent_key: str = ""
 ) -> Response | None:
     """The invitation's response, or the latest response of this browser on a public link."""
-    if invitation is not None:  # one-to-one: get() spares compiling an ORDER BY per request
-        try:
-            found = Response.objects.get(invitation=invitation)
-        except Response.DoesNotExist:
+    if invitation is not None:
+        found = _invitation_response(invitation)
+        if found is None:
             return None
     elif respondent_key:
         found = (
@@ -113,6 +118,19 @@ def find_response(
     if found is not None:
         _reuse_loaded(found, survey=survey)
     return found
+
+
+def _invitation_response(invitation: Invitation) -> Response | None:
+    """The invitation's response: the one its token lookup joined, else one query."""
+    if not Invitation.response.related.is_cached(invitation):
+        try:  # one-to-one: get() spares compiling an ORDER BY per request
+            return Response.objects.get(invitation=invitation)
+        except Response.DoesNotExist:
+            return None
+    try:
+        return invitation.response
+    except Response.DoesNotExist:
+        return None
 
 
 def _reuse_loaded(response: Response, *, survey: Survey) -> None:
@@ -156,18 +174,8 @@ def save_page(
 
 def _save_and_submit(response: Response, answers: dict) -> None:
     """Submit with the last page's ``answers``; they are kept even when the submit is refused."""
-    missing = None
-    with transaction.atomic():
-        locked = _locked(response)
-        if locked.submitted_at is None:  # else another tab won: the submit is idempotent
-            locked.answers = answers
-            missing = _first_missing_page(locked)
-            if missing is None:
-                _finish(locked, timezone.now())
-    for name in ("answers", "current_page", "submitted_at"):
-        setattr(response, name, getattr(locked, name))
-    if missing is not None:
-        raise IncompleteResponse(missing)
+    response.answers = answers
+    _submit(response)
 
 
 def go_back(*, response: Response, page_index: int) -> int:
@@ -184,48 +192,39 @@ def submit_response(*, response: Response) -> Response:
 
     Idempotent; raises ``IncompleteResponse`` when a visible required question is unanswered.
     """
-    missing = None
-    with transaction.atomic():
-        locked = _locked(response)
-        if locked.submitted_at is None:
-            missing = _first_missing_page(locked)
-            if missing is None:
-                _finish(locked, timezone.now())
-    if missing is not None:  # raised after the commit, so current_page keeps pointing at it
-        raise IncompleteResponse(missing)
-    return locked
+    _submit(response)
+    return response
 
 
-def _locked(response: Response) -> Response:
-    """The row re-read under lock; its version and survey reused when already loaded."""
-    locked = (
-        Response.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .get(pk=response.pk)
-    )
-    for name in ("version", "survey"):
-        field = Response._meta.get_field(name)
-        if field.is_cached(response) and getattr(locked, field.attname) == getattr(
-            response, field.attname
-        ):
-            setattr(locked, name, getattr(response, name))
-    return locked
-
-
-def _first_missing_page(response: Response) -> int | None:
-    """The first page with a visible required question unanswered; saved as ``current_page``."""
+def _submit(response: Response) -> None:
+    """Claim the submit with a conditional UPDATE (``WHERE submitted_at IS NULL``): of two tabs
+    or two retries only one changes the row; the other reloads what the winner stored."""
     definition = answering.definition_for(response.version)
     answers = answering.visible_answers(definition, response.answers)
     missing = answering.first_incomplete_page(definition, answers)
+    unsubmitted = Response.objects.filter(pk=response.pk, submitted_at__isnull=True)
     if missing is not None:
         response.current_page = missing
-        response.save(update_fields=["answers", "current_page"])
-    return missing
+        unsubmitted.update(answers=response.answers, current_page=missing)
+        raise IncompleteResponse(missing)
+    now = timezone.now()
+    with transaction.atomic():
+        fields = _finish(response, definition, answers, now)
+        claimed = submit_sql.claim_submit(response_id=response.pk, fields=fields)
+        if claimed and response.invitation_id is not None:
+            submit_sql.mark_invitation_answered(invitation_id=response.invitation_id, at=now)
+        if claimed:
+            day = rollups.local_day(now)
+            submit_sql.mark_day_dirty(survey_id=response.survey_id, day=day, at=now)
+            transaction.on_commit(
+                lambda: signals.response_submitted.send(Response, response=response)
+            )
+    if not claimed:
+        response.refresh_from_db()
 
 
-def _finish(response: Response, now: dt.datetime) -> None:
-    definition = answering.definition_for(response.version)
-    answers = answering.visible_answers(definition, response.answers)
+def _finish(response: Response, definition, answers: dict, now: dt.datetime) -> dict:
+    """Sets the submitted state on ``response``; returns the changed fields and their values."""
     scores = answering.headline_scores(definition, answers)
     response.answers = answers
     response.submitted_at = now
@@ -233,15 +232,11 @@ def _finish(response: Response, now: dt.datetime) -> None:
     response.duration_seconds = max(0, int((now - response.started_at).total_seconds()))
     for name in ("nps", "csat", "ces", "csi", "dimension_scores"):
         setattr(response, name, scores[name])
-    if response.customer is not None:
-        _snapshot_segment(response, response.customer, now)
+    if response.customer_id is not None:
+        _snapshot_segment(response, now)
     response.flags = _cleaning_flags(response, definition, answers, scores, now)
     response.excluded = bool(response.flags)
-    response.save()
-    if response.invitation_id is not None:
-        Invitation.objects.filter(pk=response.invitation_id).update(
-            status=Invitation.Status.ANSWERED, answered_at=now
-        )
+    return {name: getattr(response, name) for name in SUBMIT_FIELDS}
 
 
 def _cleaning_flags(response, definition, answers, scores, now) -> list[dict]:
@@ -257,13 +252,23 @@ def _cleaning_flags(response, definition, answers, scores, now) -> list[dict]:
     ]
 
 
-def _snapshot_segment(response: Response, customer: Customer, now: dt.datetime) -> None:
+def _snapshot_segment(response: Response, now: dt.datetime) -> None:
     """Copy region, store, age band and segment, so results by group do not move later."""
-    today = timezone.localdate(now)
-    response.region = customer.region
-    response.store = customer.store
-    response.age_band = age_band(customer.birthday, today)
-    response.segment = customer_segment(customer, now)
+    customer = _customer_with_spend(response.customer_id, now)
+    if customer is None:
+        return
+    response.region = customer["region"]
+    response.store = customer["store"]
+    response.age_band = age_band(customer["birthday"], timezone.localdate(now))
+    response.segment = segment_for(
+        spend_fen=customer["spend"] or 0, registered_at=customer["registered_at"], now=now
+    )
+
+
+def _customer_with_spend(customer_id: int, now: dt.datetime) -> dict | None:
+    """The customer's segment inputs and 12-month spend, in one query."""
+    not_spent = tuple(str(status) for status in NOT_SPENT)
+    return submit_sql.customer_with_spend(customer_id, since=now - VIP_WINDOW, not_spent=not_spent)
 
 
 def age_band(birthday: dt.date | None, today: dt.date) -> str:
@@ -277,12 +282,17 @@ def age_band(birthday: dt.date | None, today: dt.date) -> str:
 
 def customer_segment(customer: Customer, now: dt.datetime) -> str:
     """vip (12-month spend ≥ the VIP setting), new (registered < 90 days ago), else existing."""
-    spend = spent_orders().filter(customer=customer, placed_at__gte=now - VIP_WINDOW)
-    total = spend.aggregate(total=Sum("amount_fen"))["total"] or 0
-    if total >= get_setting(VIP_ANNUAL_SPEND_FEN):
+    row = _customer_with_spend(customer.pk, now) or {"spend": 0}
+    return segment_for(spend_fen=row["spend"] or 0, registered_at=customer.registered_at, now=now)
+
+
+def segment_for(*, spend_fen: int, registered_at: dt.date | None, now: dt.datetime) -> str:
+    if spend_fen >= get_setting(VIP_ANNUAL_SPEND_FEN):
         return SEGMENT_VIP
-    registered = customer.registered_at
-    if registered is not None and (timezone.localdate(now) - registered).days < NEW_CUSTOMER_DAYS:
+    if (
+        registered_at is not None
+        and (timezone.localdate(now) - registered_at).days < NEW_CUSTOMER_DAYS
+    ):
         return SEGMENT_NEW
     return SEGMENT_EXISTING
 

@@ -173,3 +173,18 @@ def test_bad_input_re_renders_with_errors_and_saves_nothing(owner_client):
     assert 'value="新零售"' in response.content.decode()  # what was typed is kept
     assert get_setting("organisation_name") == "示例零售"
     assert not _setting_audits().exists()
+
+
+def test_cached_setting_is_read_once_and_forgotten_when_saved(settings, django_assert_num_queries):
+    from cxloop.core.settings_registry import forget_cached_settings
+
+    settings.CXLOOP_SETTINGS_CACHE_SECONDS = 60
+    forget_cached_settings()
+    try:
+        with django_assert_num_queries(1):
+            assert get_setting("vip_annual_spend_fen") == 500_000
+            assert get_setting("vip_annual_spend_fen") == 500_000
+        set_setting(key="vip_annual_spend_fen", value=100_000, actor=None)
+        assert get_setting("vip_annual_spend_fen") == 100_000
+    finally:
+        forget_cached_settings()

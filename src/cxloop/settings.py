@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "cxloop.core",
     "cxloop.customers",
     "cxloop.surveys",
+    "cxloop.cases",
     "cxloop.console",
     "cxloop.api",
 ]

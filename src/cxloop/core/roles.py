@@ -49,6 +49,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "surveys.view_invitation",
         "surveys.add_invitation",
         "surveys.view_response",
+        "cases.view_case",
+        "cases.add_case",
+        "cases.change_case",
+        "cases.view_all_cases",
+        "cases.work_case",
+        "cases.assign_case",
+        "cases.manage_sla",
+        "cases.approve_compensation",
+        "cases.view_case_metrics",
     ],
     AGENT: _EVERYONE
     + [
@@ -60,8 +69,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "surveys.view_results",
         "surveys.view_invitation",
         "surveys.view_response",
+        "cases.view_case",
+        "cases.add_case",
+        "cases.change_case",
+        "cases.view_all_cases",
+        "cases.work_case",
     ],
-    DEPARTMENT_HANDLER: _EVERYONE,
+    # A department handler works only the cases routed to their departments (cases/access.py).
+    DEPARTMENT_HANDLER: _EVERYONE
+    + ["cases.view_case", "cases.change_case", "cases.work_case", "customers.view_customer"],
     ANALYST: _EVERYONE
     + [
         "customers.view_customer",
@@ -71,8 +87,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "surveys.view_results",
         "surveys.view_response",
         "surveys.clean_responses",
+        "cases.view_case",
+        "cases.view_all_cases",
+        "cases.view_case_metrics",
     ],
-    VIEWER: _EVERYONE + ["surveys.view_survey", "surveys.view_results"],
+    VIEWER: _EVERYONE + ["surveys.view_survey", "surveys.view_results", "cases.view_case_metrics"],
 }
 
 

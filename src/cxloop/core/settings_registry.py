@@ -26,6 +26,9 @@ QUIET_HOURS_END = "quiet_hours_end"
 COMPENSATION_LIMIT_FEN = "compensation_limit_fen"
 VIP_ANNUAL_SPEND_FEN = "vip_annual_spend_fen"
 EXPORT_MASK_PII = "export_mask_pii"
+MAJOR_COMPLAINT_AMOUNT_FEN = "major_complaint_amount_fen"
+DETRACTOR_OPENS_CASE = "detractor_opens_case"
+REPEAT_COMPLAINT_DAYS = "repeat_complaint_days"
 
 _TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -138,6 +141,33 @@ SPECS: tuple[SettingSpec, ...] = (
         True,
         _("Phone numbers and emails in exports are masked unless this is off."),
         _clean_bool,
+    ),
+    SettingSpec(
+        MAJOR_COMPLAINT_AMOUNT_FEN,
+        _("Major complaint from (¥)"),
+        "money",
+        1_000_000,
+        _(
+            "A complaint involving at least this amount (or a media risk) starts the emergency "
+            "procedure: general-manager owner, result in 24 h, management told within 2 h."
+        ),
+        lambda v: _clean_int(v, 1, 10_000_000_000),
+    ),
+    SettingSpec(
+        DETRACTOR_OPENS_CASE,
+        _("Detractors open a follow-up case"),
+        "bool",
+        True,
+        _("A survey answer of 0–6 on likelihood to recommend opens a case for a callback."),
+        _clean_bool,
+    ),
+    SettingSpec(
+        REPEAT_COMPLAINT_DAYS,
+        _("Repeat complaint window (days)"),
+        "int",
+        30,
+        _("A complaint of the same customer and category within this many days is a repeat."),
+        lambda v: _clean_int(v, 1, 365),
     ),
 )
 REGISTRY: dict[str, SettingSpec] = {spec.key: spec for spec in SPECS}

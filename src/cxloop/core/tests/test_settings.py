@@ -21,6 +21,9 @@ DEFAULTS = {
     "compensation_limit_fen": 5000,
     "vip_annual_spend_fen": 500_000,
     "export_mask_pii": True,
+    "major_complaint_amount_fen": 1_000_000,
+    "detractor_opens_case": True,
+    "repeat_complaint_days": 30,
 }
 
 
@@ -37,6 +40,9 @@ def _form_data(**overrides) -> dict:
         "compensation_limit_fen": "50.00",
         "vip_annual_spend_fen": "5000",
         "export_mask_pii": "on",
+        "major_complaint_amount_fen": "10000",
+        "detractor_opens_case": "on",
+        "repeat_complaint_days": "30",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}

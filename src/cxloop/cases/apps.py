@@ -9,3 +9,6 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from cxloop.cases import receivers  # noqa: F401 - connects the signal receivers
+        from cxloop.cases.defaults import connect_defaults
+
+        connect_defaults()  # SLA rules, taxonomy and departments of the plans, once

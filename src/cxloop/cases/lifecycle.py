@@ -138,6 +138,7 @@ def resolve(*, case: Case, actor, resolution: str, now=None) -> Case:
         if case.status == S.WAITING:
             sla.resume(case=case, at=now)
         case.resolution, case.resolved_at = resolution, now
+        case.owner = case.owner or actor  # whoever resolves an unowned case owns the callback
         _move(case, S.RESOLVED, actor=actor, at=now, kind=CaseEvent.Kind.STATUS, body=resolution)
         sla.meet(case=case, kind=Target.RESOLUTION, at=now, actor=actor)
         sla.meet(case=case, kind=Target.PROGRESS_UPDATE, at=now, actor=actor)

@@ -7,7 +7,11 @@ urlpatterns = [
     path("api/", include("cxloop.api.urls")),
     path("customers/", include("cxloop.customers.urls")),
     path("surveys/", include("cxloop.surveys.urls")),
+    path("cases/compensation/", include("cxloop.cases.compensation_urls")),
+    path("cases/metrics/", include("cxloop.cases.metrics_urls")),
+    path("cases/", include("cxloop.cases.urls")),
     path("s/", include("cxloop.surveys.public_urls")),
+    path("c/", include("cxloop.cases.public_urls")),
     path("platform/", include("cxloop.core.urls")),
     path("", include("cxloop.console.urls")),
 ]

@@ -11,7 +11,16 @@ from ninja.responses import NinjaJSONEncoder
 
 from cxloop.api.auth import API_AUTH
 from cxloop.api.errors import JsonParser, install_error_handlers
-from cxloop.api.routers import customers, events, health, metrics, orders, surveys
+from cxloop.api.routers import (
+    case_metrics,
+    cases,
+    customers,
+    events,
+    health,
+    metrics,
+    orders,
+    surveys,
+)
 
 DESCRIPTION = """
 Push customers, orders and business events into cxloop and read them back; import and export
@@ -62,3 +71,6 @@ api.add_router("/orders", orders.router)
 api.add_router("/events", events.router)
 api.add_router("/surveys", surveys.router)
 api.add_router("/metrics", metrics.router)
+# Before the cases router: its /cases/{number} would otherwise take /cases/metrics.
+api.add_router("/cases/metrics", case_metrics.router)
+api.add_router("/cases", cases.router)

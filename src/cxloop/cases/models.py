@@ -153,7 +153,7 @@ class SlaRule(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    warn_percent = models.PositiveSmallIntegerField(_("warn at (% of the time)"), default=80)
+    warn_percent = models.PositiveSmallIntegerField(_("warn at (percent of the time)"), default=80)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

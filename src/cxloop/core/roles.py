@@ -74,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "cases.change_case",
         "cases.view_all_cases",
         "cases.work_case",
+        "cases.view_case_metrics",
     ],
     # A department handler works only the cases routed to their departments (cases/access.py).
     DEPARTMENT_HANDLER: _EVERYONE

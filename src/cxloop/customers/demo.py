@@ -178,12 +178,14 @@ def _lift_vips_to_floor(rows: list[dict]) -> None:
 def load_demo_data(
     *, seed: int = DEMO_SEED, as_of: dt.date | None = None, size: DemoSize | None = None
 ) -> str:
-    """Load the demo company once, then its surveys; later calls change nothing."""
+    """Load the demo company once, then its surveys and cases; later calls change nothing."""
+    from cxloop.cases.demo import load_demo_cases
     from cxloop.surveys.demo import load_demo_surveys
 
     loaded = _load_customers_and_orders(seed=seed, as_of=as_of, size=size)
     surveys = load_demo_surveys(seed=loaded["seed"], as_of=dt.date.fromisoformat(loaded["as_of"]))
-    return f"{loaded['message']}\n{surveys}"
+    cases = load_demo_cases(seed=loaded["seed"], as_of=dt.date.fromisoformat(loaded["as_of"]))
+    return f"{loaded['message']}\n{surveys}\n{cases}"
 
 
 def _load_customers_and_orders(*, seed: int, as_of: dt.date | None, size: DemoSize | None):

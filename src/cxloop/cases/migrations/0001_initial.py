@@ -149,7 +149,7 @@ class Migration(migrations.Migration):
                 ('major_only', models.BooleanField(default=False, verbose_name='major complaints only')),
                 ('minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='working minutes')),
                 ('working_days', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='working days')),
-                ('warn_percent', models.PositiveSmallIntegerField(default=80, verbose_name='warn at (% of the time)')),
+                ('warn_percent', models.PositiveSmallIntegerField(default=80, verbose_name='warn at (percent of the time)')),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
                 ('calendar', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.businesscalendar', verbose_name='business calendar')),
             ],

@@ -154,10 +154,19 @@ def test_due_time_in_shanghai_with_countdown_and_overdue_in_red(teammate_client,
 @pytest.fixture
 def spread(make_case, categories, departments, owner, teammate):
     """Four cases that differ in one filterable way each."""
-    urgent = make_case(actor=owner, severity="urgent", channel="chat", subject="屏幕碎了")
-    major = make_case(actor=owner, amount_fen=2_000_000, subject="退款两万")
-    logistics = make_case(actor=owner, category=categories["logistics"], subject="包裹破损")
-    repeat = make_case(actor=owner, subject="又坏了")
+    # Different phones: the same customer and category within 30 days would be a repeat.
+    urgent = make_case(
+        actor=owner, severity="urgent", channel="chat", subject="屏幕碎了",
+        contact_phone="13800001111",
+    )  # fmt: skip
+    major = make_case(
+        actor=owner, amount_fen=2_000_000, subject="退款两万", contact_phone="13800002222"
+    )
+    logistics = make_case(
+        actor=owner, category=categories["logistics"], subject="包裹破损",
+        contact_phone="13800003333",
+    )  # fmt: skip
+    repeat = make_case(actor=owner, subject="又坏了", contact_phone="13800004444")
     Case.objects.filter(pk=repeat.pk).update(repeat_of=urgent, owner=teammate)
     return {"urgent": urgent, "major": major, "logistics": logistics, "repeat": repeat}
 
@@ -165,11 +174,11 @@ def spread(make_case, categories, departments, owner, teammate):
 @pytest.mark.parametrize(
     "params, expected",
     [
-        ({"severity": "urgent"}, {"urgent"}),
+        ({"severity": "urgent"}, {"urgent", "major"}),  # the emergency procedure: urgent
         ({"channel": "chat"}, {"urgent"}),
         ({"major": "1"}, {"major"}),
         ({"repeat": "1"}, {"repeat"}),
-        ({"owner": "none"}, {"urgent", "major", "logistics"}),
+        ({"owner": "none"}, {"urgent", "logistics"}),  # a major complaint gets a manager
         ({"q": "包裹"}, {"logistics"}),
         ({"severity": "nonsense"}, {"urgent", "major", "logistics", "repeat"}),
     ],

@@ -27,6 +27,13 @@ T = dt.time
 STANDARD_JSON = {str(day): [["09:00", "12:00"], ["13:30", "18:00"]] for day in range(5)}
 
 
+@pytest.fixture(autouse=True)
+def _no_calendars_yet(db):
+    """Migrate creates the calendars the default SLA rules use; these tests start without."""
+    BusinessCalendar.objects.all().delete()
+    AuditLog.objects.filter(object_type="core.businesscalendar").delete()
+
+
 def _audits(action: str | None = None):
     rows = AuditLog.objects.filter(object_type="core.businesscalendar")
     return rows.filter(action=action) if action else rows

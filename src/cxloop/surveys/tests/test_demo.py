@@ -17,11 +17,15 @@ AS_OF = dt.date(2026, 11, 22)
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
+    from cxloop.cases.tests.test_demo import restore, snapshot
+
     with django_db_blocker.unblock():
+        cases_before = snapshot()  # the company's demo loads its cases too
         # The company's demo loads its surveys too; a second call changes nothing.
         message = load_demo_data(seed=7, as_of=AS_OF, size=DemoSize(customers=400, orders=3_000))
         assert load_demo_surveys(seed=7, as_of=AS_OF) == "Demo surveys already loaded."
         yield message
+        restore(cases_before)
         _clean_up()
 
 

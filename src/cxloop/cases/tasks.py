@@ -1,0 +1,36 @@
+"""Queue tasks of the cases: the SLA sweep, every minute.
+
+Every running consumer's scheduler enqueues it; the sweep claims each row before working on it,
+so several workers running it at once split the work and never double an event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from cxloop.cases import sweep
+
+logger = logging.getLogger(__name__)
+
+# Leave the minute before the next sweep starts, as the outbox sweep does.
+SWEEP_BUDGET_SECONDS = 50
+
+
+@db_periodic_task(crontab(minute="*"), name="sweep_case_deadlines")
+def sweep_case_deadlines() -> int:
+    """Every minute: warn, breach and escalate the SLA clocks that are due; returns how many."""
+    started = time.monotonic()
+    handled = 0
+    while time.monotonic() - started < SWEEP_BUDGET_SECONDS:
+        report = sweep.sweep_due_targets()
+        handled += report.claimed
+        # A short batch was everything; a batch another worker took entirely is theirs.
+        if report.selected < sweep.DEFAULT_LIMIT or not report.claimed:
+            break
+    if handled:
+        logger.info("SLA sweep: %s clocks handled", handled)
+    return handled

@@ -154,7 +154,10 @@ class CaseOut(Schema):
 
 class CaseDetailOut(CaseOut):
     targets: list[TargetOut] = Field(description="The SLA clocks, oldest first.")
-    progress_url: str = Field(description="The customer's signed link to the progress page.")
+    progress_url: str | None = Field(
+        description="The customer's signed link to the progress page (it lets its holder "
+        "write as the customer); null for users who may neither add nor work cases."
+    )
 
 
 class CasePage(Schema):

@@ -305,6 +305,7 @@ class Case(models.Model):
             models.Index(fields=["department", "status"]),
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["customer", "category", "created_at"]),
+            models.Index(fields=["channel", "external_ref"]),  # idempotent API create
         ]
         permissions = [
             ("view_all_cases", "Can see the cases of every department"),

@@ -75,7 +75,8 @@ def _language_links(request: HttpRequest, current: str) -> list[dict]:
 
 
 def public_page(view):
-    """Language, no caching, no referrer (the link is the key); bad links → the "gone" page."""
+    """Language, no caching, no referrer to other sites (the link is the key); a bad link
+    gets the "gone" page."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -91,7 +92,9 @@ def public_page(view):
                 max_age=365 * 24 * 3600, samesite="Lax", secure=request.is_secure(),
             )  # fmt: skip
         reply.headers.setdefault("Cache-Control", "no-store")
-        reply.headers["Referrer-Policy"] = "no-referrer"
+        reply.headers["Referrer-Policy"] = (
+            "same-origin"  # no-referrer would send Origin: null, failing CSRF
+        )
         return reply
 
     return wrapper
@@ -120,7 +123,14 @@ def _count(keys: list[str]) -> None:
 
 
 def _client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: a forwarded-for header is the client's to invent.
+    """REMOTE_ADDR, unless the deployment says how many proxies of its own append to
+    X-Forwarded-For (``CXLOOP_TRUSTED_PROXY_COUNT``): entries left of those are the client's
+    to invent, so only the one the outermost trusted proxy saw is used."""
+    proxies = getattr(settings, "CXLOOP_TRUSTED_PROXY_COUNT", 0)
+    forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [p for p in forwarded if p]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
@@ -161,12 +171,7 @@ class PublicCaseForm(forms.Form):
         label=gettext_lazy("What happened?"), max_length=MAX_DESCRIPTION,
         widget=forms.Textarea(attrs={"rows": 6}),
     )  # fmt: skip
-    consent = forms.BooleanField(
-        label=gettext_lazy(
-            "I agree that my contact details are used to handle this feedback and to ask me "
-            "afterwards whether the problem was solved."
-        )
-    )
+    consent = forms.BooleanField(label=gettext_lazy("Consent"))
     # The honeypot: hidden from people, filled in by robots.
     website = forms.CharField(required=False, label=gettext_lazy("Leave this field empty"))
 
@@ -241,8 +246,18 @@ def _attach(form: forms.Form, error: CaseError) -> None:
         form.add_error(None, error.message)
 
 
+CONSENT_TEXT = gettext_lazy(
+    "I agree that my contact details are used to handle this feedback and to ask me "
+    "afterwards whether the problem was solved."
+)
+
+
 def _form_page(request, form, language, status=200) -> HttpResponse:
-    context = {"form": form, "languages": _language_links(request, language)}
+    context = {
+        "form": form,
+        "consent_text": CONSENT_TEXT,
+        "languages": _language_links(request, language),
+    }
     return render(request, "cases/public/new.html", context, status=status)
 
 
@@ -302,15 +317,19 @@ OPEN_KINDS = (Target.FIRST_RESPONSE, Target.ESCALATION_ANSWER, Target.RESOLUTION
 
 
 def stepper(case: Case) -> tuple[str, list[dict]]:
-    """The current stage's key and each step with its state: done, current or todo."""
+    """The current stage's key and each step with its state: done, current, todo or skipped
+    (we never had to wait on the customer)."""
     index = STEP_OF.get(case.status, 1)
+    if case.status in (S.CALLBACK_DONE, S.CLOSED):
+        index = len(STEPS)  # confirmed: every step done
+    waited = index > 2 and case.events.filter(kind=K.STATUS, to_status=S.WAITING).exists()
     steps = []
     for position, (key, label) in enumerate(STEPS):
         state = "done" if position < index else "current" if position == index else "todo"
+        if key == "waiting" and state == "done" and not waited:
+            state = "skipped"
         steps.append({"key": key, "label": label, "state": state, "number": position + 1})
-    if case.status == S.CLOSED or case.status == S.CALLBACK_DONE:
-        steps[-1]["state"] = "done"
-    return STEPS[index][0], steps
+    return STEPS[min(index, len(STEPS) - 1)][0], steps
 
 
 def handler_of(case: Case) -> dict:

@@ -103,7 +103,13 @@ def case_out(case: Case, *, pii: bool) -> dict:
     }  # fmt: skip
 
 
-def case_detail(case: Case, *, pii: bool) -> dict:
+def _may_share_link(user) -> bool:
+    """The progress link lets its holder write as the customer: only for those who open
+    cases or work them (and hand the link on), not for read-only roles."""
+    return user.has_perm("cases.add_case") or user.has_perm("cases.work_case")
+
+
+def case_detail(case: Case, *, pii: bool, link: bool) -> dict:
     targets = case.targets.order_by("started_at", "id")
     return {
         **case_out(case, pii=pii),
@@ -118,13 +124,14 @@ def case_detail(case: Case, *, pii: bool) -> dict:
             }
             for t in targets
         ],  # fmt: skip
-        "progress_url": tokens.progress_url(case),
+        "progress_url": tokens.progress_url(case) if link else None,
     }
 
 
 def _detail_of(request: HttpRequest, case: Case) -> dict:
     fresh = Case.objects.select_related(*RELATED).get(pk=case.pk)
-    return case_detail(fresh, pii=can_see_pii(request.auth))
+    user = request.auth
+    return case_detail(fresh, pii=can_see_pii(user), link=_may_share_link(user))
 
 
 def _masked_data(value: Any) -> Any:
@@ -243,7 +250,8 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
 @router.get("/{number}", response={200: CaseDetailOut, **ERRORS}, summary="Read a case")
 def get_case(request: HttpRequest, number: str):
     case = _case_or_404(request.auth, number)
-    return case_detail(case, pii=can_see_pii(request.auth))
+    user = request.auth
+    return case_detail(case, pii=can_see_pii(user), link=_may_share_link(user))
 
 
 @router.get(
@@ -335,7 +343,7 @@ def _lock_reference(channel: str, ref: str) -> None:
 def create_case(request: HttpRequest, payload: CaseIn):
     """201 with the new case; 200 with the first one when ``external_ref`` was sent before."""
     require(request.auth, "cases.add_case")
-    fields = _clean(payload.model_dump(exclude_unset=True))
+    fields = {"subject": "", **_clean(payload.model_dump(exclude_unset=True))}
     ref = fields.get("external_ref", "")
     with transaction.atomic():
         if ref:

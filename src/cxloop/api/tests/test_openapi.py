@@ -29,6 +29,11 @@ EXPECTED_PATHS = {
     "/api/v1/surveys/{key}/responses": {"get"},
     "/api/v1/surveys/{key}/responses/export": {"get"},
     "/api/v1/metrics": {"get"},
+    "/api/v1/cases/metrics": {"get"},
+    "/api/v1/cases": {"get", "post"},
+    "/api/v1/cases/{number}": {"get", "patch"},
+    "/api/v1/cases/{number}/events": {"get"},
+    "/api/v1/cases/{number}/actions": {"post"},
 }
 
 

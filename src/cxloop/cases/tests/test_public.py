@@ -172,6 +172,24 @@ def test_rate_limit_per_phone_across_addresses(client, categories):
     assert Case.objects.count() == RATE_LIMIT
 
 
+def test_forwarded_for_counts_only_behind_trusted_proxies(client, categories, settings):
+    def send(n, forwarded):
+        data = _form(categories, phone=f"1370000{n:04d}")
+        return client.post(NEW, data, REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=forwarded)
+
+    # No proxy configured: an invented header changes nothing, the limit is on REMOTE_ADDR.
+    for n in range(RATE_LIMIT):
+        assert send(n, f"203.0.113.{n}").status_code == 302
+    assert send(99, "203.0.113.99").status_code == 429
+    cache.clear()
+    # One proxy of ours appends the client's address: that entry is the client.
+    settings.CXLOOP_TRUSTED_PROXY_COUNT = 1
+    for n in range(RATE_LIMIT):
+        assert send(n, f"198.51.100.{n}, 203.0.113.5").status_code == 302
+    assert send(50, "1.2.3.4, 203.0.113.5").status_code == 429  # the invented part is ignored
+    assert send(51, "203.0.113.200").status_code == 302  # another client behind the proxy
+
+
 def test_robots_count_against_the_address(client, categories):
     for _ in range(RATE_LIMIT):
         _post(client, _form(categories, website="x"))
@@ -206,7 +224,7 @@ def test_progress_shows_stage_handler_and_public_events(client, make_case, agent
     page = client.get(_progress(case))
     html = page.content.decode()
     assert page.status_code == 200
-    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "no-referrer"
+    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "same-origin"
     assert 'data-stage="handling"' in html
     assert 'data-step="handling" aria-current="step"' in html
     assert "小李 · 客服中心" in html
@@ -267,6 +285,8 @@ def test_waiting_case_shows_the_question_and_a_message_resumes_it(client, make_c
     assert event.public and event.body == "照片已经发到邮箱了" and event.actor is None
     page = client.get(url + "?sent=1").content.decode()
     assert "Your message has been sent." in page and "照片已经发到邮箱了" in page
+    lifecycle.resolve(case=case, actor=agent, resolution="已补发")
+    assert '<li class="done" data-step="waiting">' in client.get(url).content.decode()
 
 
 def test_empty_message_is_refused(client, make_case):
@@ -289,10 +309,13 @@ def test_resolved_then_confirmed_stages(client, make_case, agent):
     lifecycle.resolve(case=case, actor=agent, resolution="已为您重新发货。")
     html = client.get(_progress(case)).content.decode()
     assert 'data-stage="resolved"' in html and "已为您重新发货。" in html
+    assert '<li class="skipped" data-step="waiting">' in html  # we never waited on them
+    assert "We will call you by" in html  # the callback is the next step
     lifecycle.record_callback(case=case, actor=agent, satisfied=True)
     lifecycle.close(case=case, actor=agent)
     html = client.get(_progress(case)).content.decode()
     assert 'data-stage="confirmed"' in html
+    assert 'class="todo"' not in html and 'class="current"' not in html
     assert 'id="message-form"' not in html  # a closed case takes no more messages
     assert client.post(_progress(case), {"message": "还有问题"}).status_code == 400
 

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods
 from cxloop.cases import lifecycle, services, tokens
 from cxloop.cases.models import Case, CaseEvent, Category, SlaRule
 from cxloop.cases.services import CaseError
+from cxloop.core.public_language import language_links, normalise_language
 from cxloop.customers.models import Customer
 from cxloop.customers.validation import Invalid, parse_email, parse_phone
 
@@ -36,7 +37,6 @@ RATE_WINDOW = 3600
 MAX_DESCRIPTION = 2000
 MAX_MESSAGE = 2000
 MAX_PUBLIC_EVENTS = 200
-LANGUAGES = (("zh-hans", "中文"), ("en", "English"))  # endonyms, as on the survey pages
 S = Case.Status
 K = CaseEvent.Kind
 Target = SlaRule.Target
@@ -47,31 +47,12 @@ Target = SlaRule.Target
 
 def _activate(request: HttpRequest) -> str:
     """``?lang=`` (remembered in the language cookie), else what LocaleMiddleware chose."""
-    asked = _normalise(request.GET.get("lang", ""))
-    chosen = asked or _normalise(translation.get_language() or "") or "zh-hans"
+    asked = normalise_language(request.GET.get("lang", ""))
+    chosen = asked or normalise_language(translation.get_language() or "") or "zh-hans"
     translation.activate(chosen)
     request.LANGUAGE_CODE = chosen
     request.asked_language = asked
     return chosen
-
-
-def _normalise(code: str) -> str:
-    code = code.lower()
-    if code.startswith("zh"):
-        return "zh-hans"
-    return "en" if code.startswith("en") else ""
-
-
-def _language_links(request: HttpRequest, current: str) -> list[dict]:
-    return [
-        {
-            "code": code,
-            "name": name,
-            "url": f"{request.path}?lang={code}",
-            "current": code == current,
-        }
-        for code, name in LANGUAGES
-    ]
 
 
 def public_page(view):
@@ -84,7 +65,7 @@ def public_page(view):
         try:
             reply = view(request, *args, language=language, **kwargs)
         except tokens.InvalidToken as exc:
-            context = {"message": exc.message, "languages": _language_links(request, language)}
+            context = {"message": exc.message, "languages": language_links(request, language)}
             reply = render(request, "cases/public/gone.html", context, status=exc.status)
         if request.asked_language:
             reply.set_cookie(
@@ -256,7 +237,7 @@ def _form_page(request, form, language, status=200) -> HttpResponse:
     context = {
         "form": form,
         "consent_text": CONSENT_TEXT,
-        "languages": _language_links(request, language),
+        "languages": language_links(request, language),
     }
     return render(request, "cases/public/new.html", context, status=status)
 
@@ -435,7 +416,7 @@ def _progress_context(request, original: Case, case: Case, language: str) -> dic
         "sent": request.GET.get("sent") == "1",
         "link": settings.CXLOOP_PUBLIC_URL + request.path,
         "action": request.path,
-        "languages": _language_links(request, language),
+        "languages": language_links(request, language),
     }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from cxloop.surveys import answering
@@ -14,7 +13,6 @@ from cxloop.surveys.definition import KANO_ANSWERS, Definition, Question, text_f
 from cxloop.surveys.models import Response
 
 # Endonyms: each language is named in itself, so nobody is stuck in a language they cannot read.
-LANGUAGES = (("zh-hans", "中文"), ("en", "English"))
 KANO_LABELS = {
     "like": _("I like it"),
     "expect": _("I expect it"),
@@ -22,18 +20,6 @@ KANO_LABELS = {
     "tolerate": _("I can live with it"),
     "dislike": _("I dislike it"),
 }
-
-
-def language_links(request: HttpRequest, lang: str) -> list[dict]:
-    return [
-        {
-            "code": code,
-            "name": name,
-            "url": f"{request.path}?lang={code}",
-            "current": code == lang,
-        }
-        for code, name in LANGUAGES
-    ]
 
 
 def texts_context(definition: Definition, language: str) -> dict:

@@ -19,8 +19,9 @@ from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cxloop.core.public_language import language_links, normalise_language
 from cxloop.surveys import answering, responses, tokens
-from cxloop.surveys.answer_pages import language_links, page_context, texts_context
+from cxloop.surveys.answer_pages import page_context, texts_context
 from cxloop.surveys.models import Invitation, Response, Survey
 
 COOKIE = "cxloop_respondent"
@@ -246,22 +247,15 @@ def _posted_page(request: HttpRequest, response: Response) -> int:
 
 def _activate(request: HttpRequest, response: Response | None) -> str:
     """``?lang=`` first, then the response's language, then the browser's (Accept-Language)."""
-    asked = _normalise_language(request.GET.get("lang", ""))
+    asked = normalise_language(request.GET.get("lang", ""))
     if asked and response is not None and response.language != asked:
         response.language = asked
         response.save(update_fields=["language"])
     chosen = asked or (response.language if response is not None else "")
-    chosen = chosen or _normalise_language(translation.get_language() or "") or "zh-hans"
+    chosen = chosen or normalise_language(translation.get_language() or "") or "zh-hans"
     translation.activate(chosen)
     request.LANGUAGE_CODE = chosen
     return chosen
-
-
-def _normalise_language(code: str) -> str:
-    code = code.lower()
-    if code.startswith("zh"):
-        return "zh-hans"
-    return "en" if code.startswith("en") else ""
 
 
 def _with_cookie(reply: HttpResponse, flow: Flow, request: HttpRequest) -> HttpResponse:

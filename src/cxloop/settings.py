@@ -104,6 +104,25 @@ QUEUE_URL = env_url(
 )
 HUEY = _huey(QUEUE_URL, immediate=env_bool("CXLOOP_QUEUE_IMMEDIATE", False))
 
+
+def _cache(url: str) -> dict:
+    """The cache every web and worker process shares: rate limits and cached dashboards must
+    agree across gunicorn processes, so the default is a directory, not process memory."""
+    parsed = urlparse(url)
+    if parsed.scheme in {"redis", "rediss"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if parsed.scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    path = unquote(parsed.netloc + parsed.path) or str(DATA_DIR / "cache")
+    return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": path}
+
+
+CACHES = {
+    "default": _cache(env_url("CXLOOP_CACHE_URL", "file://", ("file", "locmem", "redis", "rediss")))
+}
+# How many reverse proxies of this deployment append to X-Forwarded-For (0: use REMOTE_ADDR).
+CXLOOP_TRUSTED_PROXY_COUNT = env_int("CXLOOP_TRUSTED_PROXY_COUNT", 0, minimum=0)
+
 vars().update(_email(env_url("CXLOOP_EMAIL_URL", "file://", ("file", "smtp", "smtps", "smtp+tls"))))
 DEFAULT_FROM_EMAIL = env_str("CXLOOP_EMAIL_FROM", "cxloop@localhost")
 # Seconds a web or worker process may reuse an organisation setting it read (0: always read).
@@ -133,6 +152,8 @@ INSTALLED_APPS = [
     "cxloop.customers",
     "cxloop.surveys",
     "cxloop.cases",
+    "cxloop.loyalty",
+    "cxloop.retention",
     "cxloop.console",
     "cxloop.api",
 ]

@@ -15,3 +15,5 @@ STORAGES = {
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Rolled-back test transactions would leave stale values in the per-process settings cache.
 CXLOOP_SETTINGS_CACHE_SECONDS = 0
+# Each test process its own cache: a file cache would carry rate-limit counts between runs.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

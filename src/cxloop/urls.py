@@ -9,6 +9,8 @@ urlpatterns = [
     path("surveys/", include("cxloop.surveys.urls")),
     path("cases/compensation/", include("cxloop.cases.compensation_urls")),
     path("cases/metrics/", include("cxloop.cases.metrics_urls")),
+    path("cases/settings/", include("cxloop.cases.config_urls")),
+    path("cases/", include("cxloop.cases.attachment_urls")),
     path("cases/", include("cxloop.cases.urls")),
     path("s/", include("cxloop.surveys.public_urls")),
     path("c/", include("cxloop.cases.public_urls")),

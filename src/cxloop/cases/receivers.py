@@ -10,6 +10,7 @@ The case signals are sent inside the transaction of the change, so this work com
 back with it. ``dispatch_uid`` keeps each receiver connected once.
 """
 
+import cxloop.cases.config_rules  # noqa: F401 - recomputes open cases' deadlines on calendar changes
 from cxloop.cases import loop, major, repeats, signals
 from cxloop.cases.models import Case
 from cxloop.surveys.signals import response_submitted

@@ -1,4 +1,5 @@
-"""Queue tasks of the cases: the SLA sweep, every minute.
+"""Queue tasks of the cases: the SLA sweep, every minute, and the recomputation of open cases'
+deadlines after an SLA rule or calendar changed (queued by ``config_rules``).
 
 Every running consumer's scheduler enqueues it; the sweep claims each row before working on it,
 so several workers running it at once split the work and never double an event.
@@ -10,9 +11,9 @@ import logging
 import time
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
-from cxloop.cases import sweep
+from cxloop.cases import config_rules, sweep
 
 logger = logging.getLogger(__name__)
 
@@ -34,3 +35,13 @@ def sweep_case_deadlines() -> int:
     if handled:
         logger.info("SLA sweep: %s clocks handled", handled)
     return handled
+
+
+@db_task(name="recompute_case_deadlines")
+def recompute_case_deadlines(scope: str, pk: int, actor_id: int | None = None) -> int:
+    """After an SLA rule, calendar or department calendar changed: recompute the deadlines of
+    the open cases it affects (``config_rules``); idempotent, so a retry or a rerun is safe."""
+    done = config_rules.recompute_open_cases(scope=scope, pk=pk, actor_id=actor_id)
+    if done:
+        logger.info("Deadlines of %s open cases recomputed: %s %s changed", done, scope, pk)
+    return done

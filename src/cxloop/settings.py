@@ -212,7 +212,12 @@ CXLOOP_CURRENCY = "CNY"
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-MEDIA_ROOT = DATA_DIR / "media"
+# Uploaded files (case attachments, imports). Never served as /media/: downloads go through
+# views that check who may see the case.
+MEDIA_ROOT = env_path("CXLOOP_MEDIA_DIR", str(DATA_DIR / "media"))
+MEDIA_URL = "/media/"
+CXLOOP_ATTACHMENT_MAX_MB = env_int("CXLOOP_ATTACHMENT_MAX_MB", 10, minimum=1)
+CXLOOP_ATTACHMENT_MAX_PER_CASE = env_int("CXLOOP_ATTACHMENT_MAX_PER_CASE", 10, minimum=1)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -14,6 +14,7 @@ from ninja import Field, Schema
 from pydantic import StrictBool
 
 from cxloop.api.schemas import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, InputSchema, doc
+from cxloop.cases.attachment_models import CaseAttachment
 from cxloop.cases.models import Case, CaseEvent, Channel, Severity, Tier
 from cxloop.cases.services import MAX_AMOUNT_FEN
 
@@ -152,8 +153,25 @@ class CaseOut(Schema):
     closed_at: dt.datetime | None
 
 
+class AttachmentOut(Schema):
+    id: int
+    name: str = Field(description="The file name as uploaded (never used on disk).")
+    content_type: str = Field(description="Sniffed from the file's first bytes.")
+    size_bytes: int
+    sha256: str
+    uploaded_via: Literal[tuple(CaseAttachment.Via.values)]
+    uploaded_by: str | None = Field(description="The uploader's username; null for the customer.")
+    created_at: dt.datetime
+    download_url: str = Field(description="GET it with the same token (or console session).")
+
+
+class AttachmentList(Schema):
+    items: list[AttachmentOut]
+
+
 class CaseDetailOut(CaseOut):
     targets: list[TargetOut] = Field(description="The SLA clocks, oldest first.")
+    attachments: list[AttachmentOut] = Field(description="The case's files, oldest first.")
     progress_url: str | None = Field(
         description="The customer's signed link to the progress page (it lets its holder "
         "write as the customer); null for users who may neither add nor work cases."

@@ -137,7 +137,7 @@ def field_path(loc) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] == "body":
         parts = parts[2:] or ["body"]
-    elif parts and parts[0] in {"query", "path", "header", "cookie", "form"}:
+    elif parts and parts[0] in {"query", "path", "header", "cookie", "form", "file"}:
         parts = parts[1:] or parts
     return ".".join(parts) or "body"
 

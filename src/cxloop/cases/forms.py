@@ -11,8 +11,10 @@ import contextlib
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from cxloop.cases import attachments
 from cxloop.cases.models import Category, Channel, Department, Severity, Solution, Tier
 from cxloop.cases.services import CaseError
 from cxloop.core.money import yuan_to_fen
@@ -102,6 +104,58 @@ class CaseDetailsForm(forms.Form):
         return data
 
 
+# --- attachments ----------------------------------------------------------------------------
+
+ACCEPT = (
+    "image/jpeg,image/png,image/gif,image/webp,image/heic,.heic,.heif,"
+    "application/pdf,text/plain,.txt,.log"
+)  # a hint for the file picker; attachments.inspect_file decides
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files in one input, each checked by ``attachments.check_files`` (every
+    problem one message). ``max_files`` caps one submission; ``case`` counts its files."""
+
+    def __init__(self, *, max_files: int | None = None, **kwargs):
+        self.max_files = max_files
+        self.case = None
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None) -> list:
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if not files:
+            if self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return []
+        errors = attachments.check_files(files, case=self.case, at_once=self.max_files)
+        if errors:
+            raise forms.ValidationError(errors)
+        return files
+
+
+def _attachments_help() -> str:
+    return _("Photos, screenshots, PDF or text files, up to %(mb)s MB each.") % {
+        "mb": settings.CXLOOP_ATTACHMENT_MAX_MB
+    }
+
+
+class AttachmentForm(forms.Form):
+    """The upload form of the case page."""
+
+    files = AttachmentsField(label=_("Attach files"), required=True)
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, prefix="attach", **kwargs)
+        self.fields["files"].case = case
+        self.fields["files"].help_text = _attachments_help()
+
+
 class NewCaseForm(CaseDetailsForm):
     """Staff entry of a case: the customer by number or phone, or free contact fields."""
 
@@ -110,11 +164,13 @@ class NewCaseForm(CaseDetailsForm):
         max_length=64,
         help_text=_("Customer number or mobile number; leave blank for an anonymous contact."),
     )
+    attachments = AttachmentsField(label=_("Attachments"))
     field_order = ["channel", "customer_ref", "contact_name", "contact_phone", "contact_email"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].initial = Channel.HOTLINE
+        self.fields["attachments"].help_text = _attachments_help()
         self.customer: Customer | None = None
 
     def clean_customer_ref(self) -> str:
@@ -124,7 +180,9 @@ class NewCaseForm(CaseDetailsForm):
         return ref
 
     def service_fields(self) -> dict[str, Any]:
-        return super().service_fields() | {"customer": self.customer}
+        fields = super().service_fields() | {"customer": self.customer}
+        fields.pop("attachments", None)  # stored by attachments.open_case_with_files
+        return fields
 
 
 def find_customer(ref: str) -> Customer:

@@ -388,6 +388,8 @@ class CaseEvent(models.Model):
         REPEAT = "repeat", _("Repeat complaint")
         MAJOR = "major", _("Emergency procedure")
         TASK = "task", _("Task")
+        ATTACHMENT_ADDED = "attachment_added", _("Attachment added")
+        ATTACHMENT_REMOVED = "attachment_removed", _("Attachment removed")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -512,3 +514,6 @@ class Solution(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+from cxloop.cases.attachment_models import CaseAttachment  # noqa: E402,F401

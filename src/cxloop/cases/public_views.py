@@ -3,10 +3,11 @@
 
 Plain POST forms with CSRF, mobile first, no JavaScript needed. The form has a honeypot field
 and a per-IP and per-phone/email limit (Django cache, ``RATE_LIMIT`` per hour) against spam;
-it opens the case through ``services.create_case`` like every other channel. The progress
-page tells the customer what stage the case is at, who is on it (a first name or "our service
-team", never a staff contact), when to expect an answer and what was said in public; a merged
-case shows its survivor. A bad link is a friendly 404 page, never a 500.
+it opens the case through ``services.create_case`` like every other channel, with up to three
+files (``attachments.open_case_with_files``). The progress page tells the customer what stage
+the case is at, who is on it (a first name or "our service team", never a staff contact), when
+to expect an answer, what was said in public and the files they sent; a merged case shows its
+survivor. A bad link is a friendly 404 page, never a 500.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ import hashlib
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from cxloop.cases import lifecycle, services, tokens
+from cxloop.cases import attachments, lifecycle, tokens
+from cxloop.cases.attachment_models import CaseAttachment
+from cxloop.cases.forms import AttachmentsField
 from cxloop.cases.models import Case, CaseEvent, Category, SlaRule
 from cxloop.cases.services import CaseError
 from cxloop.core.public_language import language_links, normalise_language
@@ -37,6 +42,7 @@ RATE_WINDOW = 3600
 MAX_DESCRIPTION = 2000
 MAX_MESSAGE = 2000
 MAX_PUBLIC_EVENTS = 200
+MAX_FILES = 3  # attachments with the feedback form
 S = Case.Status
 K = CaseEvent.Kind
 Target = SlaRule.Target
@@ -152,6 +158,7 @@ class PublicCaseForm(forms.Form):
         label=gettext_lazy("What happened?"), max_length=MAX_DESCRIPTION,
         widget=forms.Textarea(attrs={"rows": 6}),
     )  # fmt: skip
+    files = AttachmentsField(label=gettext_lazy("Photos or documents"), max_files=MAX_FILES)
     consent = forms.BooleanField(label=gettext_lazy("Consent"))
     # The honeypot: hidden from people, filled in by robots.
     website = forms.CharField(required=False, label=gettext_lazy("Leave this field empty"))
@@ -206,7 +213,8 @@ def _matching_customer(phone: str) -> Customer | None:
 
 def _create(form: PublicCaseForm) -> Case:
     data = form.cleaned_data
-    return services.create_case(
+    return attachments.open_case_with_files(
+        files=data["files"], via=CaseAttachment.Via.PUBLIC,
         channel="web_form", actor=None, subject=_subject(data["kind"], data["description"]),
         description=data["description"], customer=_matching_customer(data["phone"]),
         contact_name=data["name"].strip(), contact_phone=data["phone"],
@@ -238,16 +246,21 @@ def _form_page(request, form, language, status=200) -> HttpResponse:
         "form": form,
         "consent_text": CONSENT_TEXT,
         "languages": language_links(request, language),
+        # A browser never fills a file input again: say so when the form comes back.
+        "files_again": form.is_bound and bool(form.errors) and bool(request.FILES),
+        "files_help": _("Up to %(count)s photos, PDF or text files, %(mb)s MB each.")
+        % {"count": MAX_FILES, "mb": settings.CXLOOP_ATTACHMENT_MAX_MB},
     }
     return render(request, "cases/public/new.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
+@attachments.capped_uploads
 @public_page
 def new_case(request: HttpRequest, *, language: str) -> HttpResponse:
     if request.method != "POST":
         return _form_page(request, PublicCaseForm(), language)
-    form = PublicCaseForm(request.POST)
+    form = PublicCaseForm(request.POST, request.FILES)
     ip_key = _key("ip", _client_ip(request))
     if request.POST.get("website"):  # a robot: nothing is created, and it counts
         _count([ip_key])
@@ -265,6 +278,9 @@ def new_case(request: HttpRequest, *, language: str) -> HttpResponse:
         case = _create(form)
     except CaseError as error:
         _attach(form, error)
+        return _form_page(request, form, language, status=400)
+    except ValidationError as error:  # a file refused after the form's own check
+        form.add_error("files", error)
         return _form_page(request, form, language, status=400)
     _count(keys)
     return redirect(f"{tokens.progress_path(case)}?new=1")
@@ -393,6 +409,21 @@ def public_timeline(case: Case) -> list[dict]:
     return [_entry(event) for event in reversed(list(newest))]
 
 
+def customer_files(case: Case, token: str) -> list[dict]:
+    """The files the customer sent with this case (``CaseAttachment.shown_to_customer``),
+    each with its link under the progress link."""
+    rows = case.attachments.filter(uploaded_via=CaseAttachment.Via.PUBLIC)
+    return [
+        {
+            "name": row.original_name,
+            "size": attachments.human_size(row.size_bytes),
+            "image": row.is_inline_image,
+            "url": reverse("case_public:attachment", args=[token, row.pk]),
+        }
+        for row in rows
+    ]
+
+
 class MessageForm(forms.Form):
     message = forms.CharField(
         label=gettext_lazy("Send us a message"), max_length=MAX_MESSAGE,
@@ -434,6 +465,7 @@ def progress(request: HttpRequest, token: str, *, language: str) -> HttpResponse
             return redirect(f"{request.path}?sent=1#messages")
     context = _progress_context(request, original, case, language)
     context["form"] = form
+    context["attachments"] = customer_files(original, token)
     return render(request, "cases/public/progress.html", context, status=status)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
@@ -19,10 +20,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from cxloop.cases import queues, services
+from cxloop.cases import attachments, queues, services
 from cxloop.cases.access import case_for, visible_cases
+from cxloop.cases.attachment_models import CaseAttachment
 from cxloop.cases.forms import (
     AssignForm,
+    AttachmentForm,
     BulkAssignForm,
     CallbackForm,
     CloseForm,
@@ -118,14 +121,21 @@ def bulk_assign(request):
 
 
 @login_required
+@attachments.capped_uploads
 def case_new(request):
     require(request.user, "cases.add_case")
-    form = NewCaseForm(request.POST if request.method == "POST" else None)
+    posted = request.method == "POST"
+    form = NewCaseForm(request.POST if posted else None, request.FILES if posted else None)
     if form.is_bound and form.is_valid():
         try:
-            case = services.create_case(actor=request.user, **form.service_fields())
+            case = attachments.open_case_with_files(
+                actor=request.user, files=form.cleaned_data["attachments"],
+                via=CaseAttachment.Via.CONSOLE, **form.service_fields(),
+            )  # fmt: skip
         except services.CaseError as error:
             attach_case_error(form, error)
+        except ValidationError as error:
+            form.add_error("attachments", error)
         else:
             messages.success(request, _("Case %(number)s opened.") % {"number": case.number})
             return redirect("cases:detail", pk=case.pk)
@@ -159,10 +169,17 @@ def render_case_page(request, case: Case, bound: dict | None = None):
         "forms": forms,
         "solutions": solutions_for(case) if "reply" in forms else [],
         "compensations": list(case.compensations.order_by("-requested_at", "-id")[:20]),
+        "attachments": list(case.attachments.select_related("uploaded_by")),
+        "attach_form": forms.get("attach") or _attach_form(request.user, case),
+        "may_remove_attachments": request.user.has_perm("cases.work_case"),
         "countdown_words": queues.countdown_words(),
         "nav_active": "cases",
     }
     return render(request, "cases/console/case_detail.html", context)
+
+
+def _attach_form(user, case: Case) -> AttachmentForm | None:
+    return AttachmentForm(case=case) if attachments.may_attach(user, case) else None
 
 
 def solutions_for(case: Case) -> list[Solution]:

@@ -1,5 +1,6 @@
-"""/api/v1/cases: create (idempotent by external_ref), list, read, update, status actions and
-the timeline. (``/cases/metrics`` is its own router, registered first.)
+"""/api/v1/cases: create (idempotent by external_ref), list, read, update, status actions, the
+timeline and the attachments (list, upload, download, remove). (``/cases/metrics`` is its own
+router, registered first.)
 
 Every write goes through ``cases.services`` / ``cases.lifecycle``, exactly as the console does,
 so events, SLA clocks and notifications cannot be skipped. A case the caller may not see
@@ -11,21 +12,27 @@ not allow the move. Phone numbers and emails are masked without ``customers.view
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from ninja import Query, Router, Status
+from ninja import File, Query, Router, Status, UploadedFile
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
 from cxloop.api import queries
 from cxloop.api.case_schemas import (
     MAX_TEXT,
     ActionIn,
+    AttachmentList,
+    AttachmentOut,
     CaseDetailOut,
     CaseEventPage,
     CaseFilters,
@@ -36,8 +43,10 @@ from cxloop.api.case_schemas import (
 )
 from cxloop.api.errors import InvalidInput
 from cxloop.api.schemas import ErrorOut, ValidationErrorOut
-from cxloop.cases import lifecycle, services, tokens
+from cxloop.cases import attachments, lifecycle, services, tokens
 from cxloop.cases.access import visible_cases
+from cxloop.cases.attachment_models import CaseAttachment
+from cxloop.cases.attachment_views import file_response
 from cxloop.cases.models import Case, CaseEvent, Category, Channel, Department, Severity, Tier
 from cxloop.cases.services import CaseError
 from cxloop.core.pii import can_see_pii, mask_email, mask_phone
@@ -109,8 +118,9 @@ def _may_share_link(user) -> bool:
     return user.has_perm("cases.add_case") or user.has_perm("cases.work_case")
 
 
-def case_detail(case: Case, *, pii: bool, link: bool) -> dict:
+def case_detail(case: Case, *, pii: bool, link: bool, request: HttpRequest) -> dict:
     targets = case.targets.order_by("started_at", "id")
+    files = case.attachments.select_related("uploaded_by")
     return {
         **case_out(case, pii=pii),
         "targets": [
@@ -125,13 +135,25 @@ def case_detail(case: Case, *, pii: bool, link: bool) -> dict:
             for t in targets
         ],  # fmt: skip
         "progress_url": tokens.progress_url(case) if link else None,
+        "attachments": [attachment_out(row, case, request, pii=pii) for row in files],
     }
+
+
+def attachment_out(row: CaseAttachment, case: Case, request: HttpRequest, *, pii: bool) -> dict:
+    path = reverse("api_v1:case_attachment_file", args=[case.number, row.pk])
+    return {
+        "id": row.pk, "name": _masked_text(row.original_name, pii),
+        "content_type": row.content_type, "size_bytes": row.size_bytes, "sha256": row.sha256,
+        "uploaded_via": row.uploaded_via, "created_at": row.created_at,
+        "uploaded_by": row.uploaded_by.get_username() if row.uploaded_by_id else None,
+        "download_url": request.build_absolute_uri(path),
+    }  # fmt: skip
 
 
 def _detail_of(request: HttpRequest, case: Case) -> dict:
     fresh = Case.objects.select_related(*RELATED).get(pk=case.pk)
     user = request.auth
-    return case_detail(fresh, pii=can_see_pii(user), link=_may_share_link(user))
+    return case_detail(fresh, pii=can_see_pii(user), link=_may_share_link(user), request=request)
 
 
 def _masked_data(value: Any) -> Any:
@@ -152,7 +174,10 @@ def _masked_data(value: Any) -> Any:
 
 
 def event_out(event: CaseEvent, *, pii: bool) -> dict:
-    actor = "customer" if event.kind == CaseEvent.Kind.CUSTOMER_MESSAGE else event.actor_label
+    from_customer = event.kind == CaseEvent.Kind.CUSTOMER_MESSAGE or (
+        event.actor_id is None and (event.data or {}).get("via") == CaseAttachment.Via.PUBLIC
+    )  # a message from the progress page, a file sent with the feedback form
+    actor = "customer" if from_customer else event.actor_label
     return {
         "id": event.pk, "at": event.at, "kind": event.kind, "actor": actor or "system",
         "public": event.public, "from_status": event.from_status, "to_status": event.to_status,
@@ -251,7 +276,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
 def get_case(request: HttpRequest, number: str):
     case = _case_or_404(request.auth, number)
     user = request.auth
-    return case_detail(case, pii=can_see_pii(user), link=_may_share_link(user))
+    return case_detail(case, pii=can_see_pii(user), link=_may_share_link(user), request=request)
 
 
 @router.get(
@@ -450,3 +475,91 @@ def case_action(request: HttpRequest, number: str, payload: ActionIn):
         case = Case.objects.select_for_update().get(pk=case.pk)
         _act(case, request.auth, payload.action, data)
     return _detail_of(request, case)
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+FILE_NOT_FOUND = _("No attachment with this id on this case.")
+FILE_RESPONSE = {
+    "200": {
+        "description": "The file, with its sniffed content type.",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def _attachment_or_404(case: Case, attachment_id: int) -> CaseAttachment:
+    if not 0 < attachment_id < 2**63:
+        raise Http404(FILE_NOT_FOUND)
+    return queries.get_or_404(case.attachments.select_related("uploaded_by"), FILE_NOT_FOUND,
+                              pk=attachment_id)  # fmt: skip
+
+
+def _capped(run):
+    """``CapUploadSize`` first, before ninja reads the multipart body (see cases.attachments)."""
+
+    @functools.wraps(run)
+    def wrapper(request, *args, **kwargs):
+        request.upload_handlers.insert(0, attachments.CapUploadSize(request))
+        return run(request, *args, **kwargs)
+
+    return wrapper
+
+
+@router.get(
+    "/{number}/attachments", response={200: AttachmentList, **ERRORS}, summary="List attachments"
+)
+def list_attachments(request: HttpRequest, number: str):
+    case = _case_or_404(request.auth, number)
+    pii = can_see_pii(request.auth)
+    rows = case.attachments.select_related("uploaded_by")
+    return {"items": [attachment_out(row, case, request, pii=pii) for row in rows]}
+
+
+@router.post(
+    "/{number}/attachments",
+    response={201: AttachmentOut, 413: ErrorOut, **ERRORS},
+    summary="Attach a file (multipart, field file)",
+)
+@decorate_view(_capped)
+def add_attachment(request: HttpRequest, number: str, file: File[UploadedFile]):
+    """JPEG, PNG, GIF, WebP, HEIC, PDF or plain text, told by the file's first bytes; at most
+    ``CXLOOP_ATTACHMENT_MAX_MB`` (10) MB and ``CXLOOP_ATTACHMENT_MAX_PER_CASE`` (10) files per
+    case. A refused file is a 422 with the message under ``file``; a full case (or a merged
+    one) is a 409."""
+    case = _case_or_404(request.auth, number)
+    require(request.auth, "cases.work_case")
+    try:
+        row = attachments.add_attachment(
+            case=case, uploaded_file=file, actor=request.auth, via=CaseAttachment.Via.API
+        )
+    except ValidationError as error:
+        if error.code in ("too_many", "merged"):
+            raise HttpError(409, " ".join(error.messages)) from None
+        raise InvalidInput({"file": error.messages}) from None
+    return Status(201, attachment_out(row, case, request, pii=can_see_pii(request.auth)))
+
+
+@router.get(
+    "/{number}/attachments/{attachment_id}/file",
+    response=ERRORS,
+    url_name="case_attachment_file",
+    summary="Download an attachment",
+    openapi_extra={"responses": FILE_RESPONSE},
+)
+def download_attachment(request: HttpRequest, number: str, attachment_id: int):
+    case = _case_or_404(request.auth, number)
+    return file_response(_attachment_or_404(case, attachment_id), cache="private, no-store")
+
+
+@router.delete(
+    "/{number}/attachments/{attachment_id}",
+    response={204: None, **ERRORS},
+    summary="Remove an attachment (and its file)",
+)
+def delete_attachment(request: HttpRequest, number: str, attachment_id: int):
+    case = _case_or_404(request.auth, number)
+    require(request.auth, "cases.work_case")
+    row = _attachment_or_404(case, attachment_id)
+    attachments.remove_attachment(attachment=row, actor=request.auth)
+    return Status(204, None)

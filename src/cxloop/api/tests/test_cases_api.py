@@ -453,7 +453,7 @@ def test_generated_requests_on_a_real_case_never_500(owner, make_case, keep_test
         op for op in _operations()
         if op.path.startswith("/api/v1/cases") and "metrics" not in op.path
     ]  # fmt: skip
-    assert len(operations) == 6
+    assert len(operations) == 10
     for operation in operations:
 
         @given(case=operation.as_strategy())
@@ -461,7 +461,7 @@ def test_generated_requests_on_a_real_case_never_500(owner, make_case, keep_test
                   suppress_health_check=list(HealthCheck))  # fmt: skip
         def run(case):
             if "number" in (case.path_parameters or {}):
-                case.path_parameters = {"number": number}
+                case.path_parameters = {**case.path_parameters, "number": number}
             case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
         run()

@@ -34,6 +34,9 @@ EXPECTED_PATHS = {
     "/api/v1/cases/{number}": {"get", "patch"},
     "/api/v1/cases/{number}/events": {"get"},
     "/api/v1/cases/{number}/actions": {"post"},
+    "/api/v1/cases/{number}/attachments": {"get", "post"},
+    "/api/v1/cases/{number}/attachments/{attachment_id}": {"delete"},
+    "/api/v1/cases/{number}/attachments/{attachment_id}/file": {"get"},
 }
 
 

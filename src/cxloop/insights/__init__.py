@@ -1,4 +1,7 @@
-"""Survey analytics for cxloop: NPS, CSAT, CES and CSI with confidence intervals and crosstabs.
+"""Analytics for cxloop, pure Python + NumPy/SciPy/scikit-learn (no Django import):
 
-Pure Python + NumPy (no Django), see ``cxloop.insights.metrics`` and docs/metrics.md.
+- ``metrics``: NPS, CSAT, CES and CSI with confidence intervals and crosstabs (docs/metrics.md);
+- ``rfm``: recency/frequency/monetary scores, value tiers and life-cycle stages;
+- ``clv``: BG/NBD and Gamma-Gamma lifetime value (docs/retention.md);
+- ``churn``: the churn early-warning model with time-based validation and reasons.
 """

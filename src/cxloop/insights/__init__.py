@@ -3,5 +3,7 @@
 - ``metrics``: NPS, CSAT, CES and CSI with confidence intervals and crosstabs (docs/metrics.md);
 - ``rfm``: recency/frequency/monetary scores, value tiers and life-cycle stages;
 - ``clv``: BG/NBD and Gamma-Gamma lifetime value (docs/retention.md);
-- ``churn``: the churn early-warning model with time-based validation and reasons.
+- ``churn``: the churn early-warning model with time-based validation and reasons;
+- ``kano``, ``drivers``, ``abtest``, ``anomaly``: KANO classification, key drivers (relative
+  weights, Shapley), A/B comparisons and KPI anomaly detection (docs/understand.md).
 """

@@ -154,6 +154,9 @@ INSTALLED_APPS = [
     "cxloop.cases",
     "cxloop.loyalty",
     "cxloop.retention",
+    "cxloop.alerts",
+    "cxloop.programs",
+    "cxloop.experiments",
     "cxloop.console",
     "cxloop.api",
 ]

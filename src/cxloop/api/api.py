@@ -17,8 +17,13 @@ from cxloop.api.routers import (
     customers,
     events,
     health,
+    ideas,
+    members,
     metrics,
     orders,
+    points,
+    referrals,
+    segments,
     surveys,
 )
 
@@ -74,3 +79,8 @@ api.add_router("/metrics", metrics.router)
 # Before the cases router: its /cases/{number} would otherwise take /cases/metrics.
 api.add_router("/cases/metrics", case_metrics.router)
 api.add_router("/cases", cases.router)
+api.add_router("/segments", segments.router)
+api.add_router("/referrals", referrals.router)
+api.add_router("/members", members.router)
+api.add_router("/points", points.router)
+api.add_router("/ideas", ideas.router)

@@ -32,6 +32,13 @@ def _text(max_length: int, description: str = "") -> object:
     return doc("string", description, maxLength=max_length)
 
 
+SentimentBand = Literal["negative", "neutral", "positive"]
+AspectName = Literal[
+    "response_speed", "resolution", "attitude", "logistics", "product_quality", "price",
+    "process_clarity", "environment", "personalisation",
+]  # fmt: skip
+
+
 class CaseDetailsIn(InputSchema):
     """The fields a case's details are made of; PATCH changes the ones it sends."""
 
@@ -100,6 +107,10 @@ class CaseFilters(Schema):
     external_ref: str | None = None
     created_after: dt.datetime | None = Field(None, description=">=; no offset: Asia/Shanghai.")
     created_before: dt.datetime | None = Field(None, description="<")
+    sentiment: SentimentBand | None = Field(
+        None, description="Band of the case's sentiment: below -0.1, -0.1…0.1, above 0.1."
+    )
+    aspect: AspectName | None = Field(None, description="An aspect the customer's texts name.")
 
 
 class EventFilters(Schema):
@@ -151,6 +162,11 @@ class CaseOut(Schema):
     resolved_at: dt.datetime | None
     callback_at: dt.datetime | None
     closed_at: dt.datetime | None
+    sentiment: float | None = Field(
+        description="-1…1, the most negative of the description and the customer's messages; "
+        "null until the worker has analysed them."
+    )
+    aspects: list[str] = Field(description="Aspect keys (docs/text-analytics.md) they name.")
 
 
 class AttachmentOut(Schema):

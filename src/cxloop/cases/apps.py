@@ -8,7 +8,10 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
-        from cxloop.cases import receivers  # noqa: F401 - connects the signal receivers
+        from cxloop.cases import (
+            profile_panels,  # noqa: F401 - the customer profile panel
+            receivers,  # noqa: F401 - connects the signal receivers
+        )
         from cxloop.cases.defaults import connect_defaults
 
         connect_defaults()  # SLA rules, taxonomy and departments of the plans, once

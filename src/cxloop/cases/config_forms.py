@@ -14,6 +14,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
@@ -150,6 +152,20 @@ class MemberUpdateForm(ConfigForm):
 # --- SLA and routing rules ---------------------------------------------------------------------
 
 
+class CategoryChoiceField(forms.ModelChoiceField):
+    """A category shown under its parent ("客户保留 › 流失挽回"), top-level ones first in code
+    order, each followed by its sub-categories."""
+
+    def __init__(self, **kwargs):
+        rows = Category.objects.select_related("parent")
+        rows = rows.order_by(Coalesce("parent__code", "code"), F("parent").asc(nulls_first=True),
+                             "code")  # fmt: skip
+        super().__init__(queryset=rows, required=False, empty_label=_("— any —"), **kwargs)
+
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.parent.name} › {obj.name}" if obj.parent_id else obj.name
+
+
 class SlaRuleForm(ConfigForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     target = forms.ChoiceField(label=_("Target"), choices=SlaRule.Target.choices)
@@ -157,6 +173,11 @@ class SlaRuleForm(ConfigForm):
     tier = forms.ChoiceField(label=_("Customer tier"), choices=ANY + Tier.choices, required=False)
     severity = forms.ChoiceField(label=_("Severity"), choices=ANY + Severity.choices,
                                  required=False)  # fmt: skip
+    category = CategoryChoiceField(
+        label=_("Category"),
+        help_text=_("A top-level category includes its sub-categories. A rule naming a "
+                    "category beats one naming channel, tier or severity."),
+    )  # fmt: skip
     major_only = forms.BooleanField(label=_("Major complaints only"), required=False)
     minutes = forms.IntegerField(
         label=_("Working minutes"), required=False, min_value=1,
@@ -176,6 +197,14 @@ class SlaRuleForm(ConfigForm):
         help_text=_("The owner is warned then; 0 or 100: no warning."),
     )  # fmt: skip
     is_active = _active(_("Active"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        active = Q(is_active=True)
+        if self.obj is not None and self.obj.category_id:  # one deactivated since may stay
+            active |= Q(pk=self.obj.category_id)
+        field = self.fields["category"]
+        field.queryset = field.queryset.filter(active)
 
 
 class RoutingRuleForm(ConfigForm):

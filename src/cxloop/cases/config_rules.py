@@ -11,8 +11,8 @@ the ``post_save`` receiver below notices their changes from any path, the Django
 Which cases (``affected_cases``) is one SQL filter over open cases (new, assigned, responded,
 waiting), so closed cases and met clocks are never touched:
 - a rule: the cases with a running clock set by it, and — while it is active — the cases it
-  matches (channel, tier, severity, major) that have a running clock of its kind or lack one it
-  could start;
+  matches (channel, tier, severity, major; its category or, for a top-level one, a
+  sub-category of it) that have a running clock of its kind or lack one it could start;
 - a calendar: the cases with a running clock counted in it (the rule's calendar; else 7×24 for
   urgent cases; else the department's; else the default one);
 - a department: its non-urgent cases with a running clock whose rule names no calendar.
@@ -48,7 +48,16 @@ from cxloop.cases.config_services import (
     text,
     update_row,
 )
-from cxloop.cases.models import Case, CaseTarget, Channel, Department, Severity, SlaRule, Tier
+from cxloop.cases.models import (
+    Case,
+    CaseTarget,
+    Category,
+    Channel,
+    Department,
+    Severity,
+    SlaRule,
+    Tier,
+)
 from cxloop.core import calendars
 from cxloop.core.audit import acting_as, current_actor, snapshot
 from cxloop.core.models import BusinessCalendar
@@ -58,8 +67,8 @@ logger = logging.getLogger(__name__)
 RULE, CALENDAR, DEPARTMENT = "sla_rule", "calendar", "department"
 BATCH_SIZE = 500
 RULE_FIELDS = (
-    "name", "target", "channel", "tier", "severity", "major_only", "minutes", "working_days",
-    "calendar", "warn_percent", "is_active",
+    "name", "target", "channel", "tier", "severity", "major_only", "category", "minutes",
+    "working_days", "calendar", "warn_percent", "is_active",
 )  # fmt: skip
 # What deadlines do not depend on: a change of only these moves nothing.
 NAME_ONLY = {"name", "updated_at"}
@@ -89,6 +98,7 @@ def _clean_rule(values: Mapping[str, Any], row: SlaRule | None) -> dict[str, Any
         "tier": choice(errors, values, "tier", Tier.choices),
         "severity": choice(errors, values, "severity", Severity.choices),
         "major_only": bool(values.get("major_only", False)),
+        "category": _rule_category(errors, values, row),
         "minutes": minutes,
         "working_days": days,
         "calendar": instance(errors, values, "calendar", BusinessCalendar),
@@ -99,17 +109,27 @@ def _clean_rule(values: Mapping[str, Any], row: SlaRule | None) -> dict[str, Any
     return clean
 
 
+def _rule_category(errors: Errors, values: Mapping[str, Any], row: SlaRule | None):
+    """An active category, or the one the rule already names (deactivated since, it may stay)."""
+    category = instance(errors, values, "category", Category)
+    kept = row is not None and category is not None and category.pk == row.category_id
+    if category is not None and not category.is_active and not kept:
+        errors.add("category", _("This category is deactivated."))
+    return category
+
+
 def create_sla_rule(
     *, actor, name: str, target: str, minutes: int | None = None,
     working_days: int | None = None, channel: str = "", tier: str = "", severity: str = "",
-    major_only: bool = False, calendar: BusinessCalendar | None = None, warn_percent: int = 80,
-    is_active: bool = True,
+    major_only: bool = False, category: Category | None = None,
+    calendar: BusinessCalendar | None = None, warn_percent: int = 80, is_active: bool = True,
 ) -> Saved[SlaRule]:  # fmt: skip
     """A new SLA rule; the open cases it now sets a deadline for are recomputed."""
     values = {
         "name": name, "target": target, "minutes": minutes, "working_days": working_days,
         "channel": channel, "tier": tier, "severity": severity, "major_only": major_only,
-        "calendar": calendar, "warn_percent": warn_percent, "is_active": is_active,
+        "category": category, "calendar": calendar, "warn_percent": warn_percent,
+        "is_active": is_active,
     }  # fmt: skip
     with transaction.atomic():
         rule = create_row(SlaRule, actor=actor, action="case.sla_rule", fields=RULE_FIELDS,
@@ -193,6 +213,8 @@ def cases_of_rule(rule: SlaRule) -> QuerySet[Case]:
             matches &= Q(**{field: getattr(rule, field)})
     if rule.major_only:
         matches &= Q(is_major=True)
+    if rule.category_id is not None:  # its own cases and, for a top-level one, its children's
+        matches &= Q(category_id=rule.category_id) | Q(category__parent_id=rule.category_id)
     could = Q(Exists(_running(kind=rule.target)))
     if rule.target in sla.OPENING_KINDS:
         cycle = OuterRef("resolution_cycle") if rule.target in sla.CYCLE_KINDS else 1

@@ -7,9 +7,10 @@ writes one audit row per change (values before and after; nothing changed, nothi
 raises ``ValidationError`` with a message per field (``exc.message_dict``) for bad input.
 ``update_*`` take the fields to change as keywords (an unknown one is a TypeError).
 
-What is referenced is never deleted: a category with cases, sub-categories, rules or solutions
-is deactivated instead (``remove_category`` says which it did), the same for a solution that
-was used; departments are only deactivated. Routing rules are deleted (nothing points at them).
+What is referenced is never deleted: a category with cases, sub-categories, routing or SLA
+rules or solutions is deactivated instead (``remove_category`` says which it did), the same for
+a solution that was used; departments are only deactivated. Routing rules are deleted (nothing
+points at them).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from cxloop.cases.models import (
     Channel,
     Department,
     Membership,
+    SlaRule,
     Solution,
 )
 from cxloop.core.audit import changed_only, record_audit, snapshot
@@ -253,12 +255,14 @@ def update_category(*, category: Category, actor, **changes: Any) -> Category:
 
 
 def remove_category(*, category: Category, actor) -> str:
-    """Delete an unused category; one with cases, sub-categories, rules or solutions is
-    deactivated instead (new cases cannot pick it, old ones keep it). Returns which."""
+    """Delete an unused category; one with cases, sub-categories, routing or SLA rules or
+    solutions is deactivated instead (new cases cannot pick it, old ones keep it). Returns
+    which."""
     in_use = (
         Case.objects.filter(category=category).exists()
         or Category.objects.filter(parent=category).exists()
         or AssignmentRule.objects.filter(category=category).exists()
+        or SlaRule.objects.filter(category=category).exists()  # PROTECT: it could not go
         or Solution.objects.filter(category=category).exists()
     )
     return remove_row(category, actor=actor, action="case.category", fields=CATEGORY_FIELDS,

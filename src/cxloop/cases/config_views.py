@@ -154,8 +154,8 @@ SECTIONS = {
         ),
         Section(
             "sla", gettext_lazy("SLA rules"), gettext_lazy("SLA rule"), cf.SlaRuleForm,
-            lambda: SlaRule.objects.select_related("calendar").order_by("-is_active", "target",
-                                                                        "name"),
+            lambda: SlaRule.objects.select_related("calendar", "category__parent")
+            .order_by("-is_active", "target", "name"),
             create=lambda actor, data: rules.create_sla_rule(actor=actor, **data),
             update=lambda obj, actor, data: rules.update_sla_rule(rule=obj, actor=actor, **data),
             remove=lambda obj, actor: rules.deactivate_sla_rule(rule=obj, actor=actor),

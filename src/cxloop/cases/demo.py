@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from cxloop.cases import defaults
 from cxloop.cases import demo_texts as texts
+from cxloop.cases import text as case_text
 from cxloop.cases.demo_rows import Clocks, Story, after, cut, insert, settle
 from cxloop.cases.models import (
     AssignmentRule,
@@ -454,6 +455,7 @@ def load_demo_cases(*, seed: int, as_of: dt.date, now: dt.datetime | None = None
         insert(_historic(rng, world, now, total - LIVE_CASES))
         _live(rng, world, now, LIVE_CASES)
         Setting.objects.create(key=DEMO_CASES_FLAG, value={"seed": seed, "as_of": str(as_of)})
+    case_text.analyse_pending(limit=10**9)  # sentiment and aspects, as the worker would
     still_open = Case.objects.filter(status__in=Case.OPEN_STATUSES).count()
     return (
         f"Loaded demo cases: {total:,} cases ({still_open:,} open) in "

@@ -39,7 +39,7 @@ class Clocks:
         self.calendars = sla.Calendars()
 
     def rule(self, case: Case, kind: str) -> SlaRule | None:
-        key = (kind, case.channel, case.tier, case.severity, case.is_major)
+        key = (kind, case.channel, case.tier, case.severity, case.is_major, case.category_id)
         if key not in self._rules:
             self._rules[key] = sla.rule_for(case=case, target=kind)
         return self._rules[key]

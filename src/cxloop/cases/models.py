@@ -124,8 +124,9 @@ class Category(models.Model):
 class SlaRule(models.Model):
     """One SLA target for the cases it matches; the most specific active rule wins.
 
-    Blank ``channel`` / ``tier`` / ``severity`` match anything. The target is either a
-    duration in working minutes of ``calendar`` or ``working_days`` (end of the N-th working
+    Blank ``channel`` / ``tier`` / ``severity`` / ``category`` match anything; a top-level
+    ``category`` also matches its sub-categories (ranking: ``sla._rank``). The target is either
+    a duration in working minutes of ``calendar`` or ``working_days`` (end of the N-th working
     day after the start). No calendar: the department's, else the default one.
     """
 
@@ -143,6 +144,15 @@ class SlaRule(models.Model):
     tier = models.CharField(_("customer tier"), max_length=20, choices=Tier.choices, blank=True)
     severity = models.CharField(_("severity"), max_length=20, choices=Severity.choices, blank=True)
     major_only = models.BooleanField(_("major complaints only"), default=False)
+    # PROTECT: a category a rule names is deactivated, never deleted (config_services).
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sla_rules",
+    )
     minutes = models.PositiveIntegerField(_("working minutes"), null=True, blank=True)
     working_days = models.PositiveSmallIntegerField(_("working days"), null=True, blank=True)
     calendar = models.ForeignKey(
@@ -296,6 +306,11 @@ class Case(models.Model):
     )
     public_nonce = models.CharField(max_length=32, blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
+    # Text analytics (cases/text.py, by the worker): the most negative of the description and
+    # the customer's messages, the aspects they name; NULL analysed-at means "to analyse".
+    sentiment = models.FloatField(_("sentiment"), null=True, blank=True, db_index=True)
+    aspects = models.JSONField(_("aspects"), default=list, blank=True)
+    text_analysed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("case")
@@ -306,6 +321,11 @@ class Case(models.Model):
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["customer", "category", "created_at"]),
             models.Index(fields=["channel", "external_ref"]),  # idempotent API create
+            models.Index(
+                fields=["id"],
+                name="case_text_pending",
+                condition=models.Q(text_analysed_at__isnull=True),
+            ),
         ]
         permissions = [
             ("view_all_cases", "Can see the cases of every department"),
@@ -322,6 +342,20 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def text_negative(self) -> bool:
+        """The customer's words are below the ``negative_text_threshold`` setting."""
+        from cxloop.core.settings_registry import NEGATIVE_TEXT_THRESHOLD, get_setting
+
+        return self.sentiment is not None and self.sentiment < get_setting(NEGATIVE_TEXT_THRESHOLD)
+
+    @property
+    def aspect_labels(self) -> list[str]:
+        from cxloop.surveys.text import aspect_labels
+
+        labels = aspect_labels()
+        return [labels.get(key, key) for key in self.aspects or []]
 
 
 class CaseTarget(models.Model):
@@ -390,6 +424,7 @@ class CaseEvent(models.Model):
         TASK = "task", _("Task")
         ATTACHMENT_ADDED = "attachment_added", _("Attachment added")
         ATTACHMENT_REMOVED = "attachment_removed", _("Attachment removed")
+        NEGATIVE_TEXT = "negative_text", _("Negative text flagged")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -38,6 +38,7 @@ from cxloop.core.pii import can_see_pii, mask_email, mask_phone
 from cxloop.customers.selectors import customer_orders
 from cxloop.customers.validation import Invalid, parse_phone
 from cxloop.surveys.models import Response
+from cxloop.surveys.text import SENTIMENT_BANDS, aspect_labels, band_q
 
 QUEUE_LABELS = {
     "mine": gettext_lazy("My queue"),
@@ -61,6 +62,8 @@ class CaseFilters:
     major: bool = False
     repeat: bool = False
     sla: str = ""  # "breached" / "at_risk"
+    sentiment: str = ""  # "negative" / "neutral" / "positive" (cases/text.py)
+    aspect: str = ""  # a key of insights.text.ASPECTS
 
     @property
     def active(self) -> bool:
@@ -86,7 +89,13 @@ def filters_from(params) -> CaseFilters:
         major=params.get("major") == "1",
         repeat=params.get("repeat") == "1",
         sla=params.get("sla", "") if params.get("sla") in SLA_LABELS else "",
+        sentiment=_choice(params.get("sentiment"), SENTIMENT_BANDS),
+        aspect=_choice(params.get("aspect"), aspect_labels()),
     )
+
+
+def _choice(value, allowed) -> str:
+    return value if isinstance(value, str) and value in allowed else ""
 
 
 def queues_for(user) -> dict[str, str]:
@@ -143,6 +152,16 @@ def _apply_filters(cases: QuerySet[Case], filters: CaseFilters, *, user, now) ->
         cases = cases.filter(Exists(_clock_query(filters.sla, now)))
     if filters.q:
         cases = cases.filter(_text_query(filters.q, show_pii=can_see_pii(user)))
+    return text_filtered(cases, sentiment=filters.sentiment, aspect=filters.aspect)
+
+
+def text_filtered(cases: QuerySet[Case], *, sentiment: str, aspect: str) -> QuerySet[Case]:
+    """By sentiment band and by an aspect the customer's texts name (also the API's)."""
+    if sentiment:
+        cases = cases.filter(band_q("sentiment", sentiment))
+    if aspect:
+        # JSON containment is not on SQLite; the key's quoted form is unambiguous in the list.
+        cases = cases.filter(aspects__icontains=f'"{aspect}"')
     return cases
 
 
@@ -196,6 +215,8 @@ def filter_choices() -> dict:
         "departments": list(Department.objects.filter(is_active=True).order_by("name")),
         "owners": list(assignable_users()),
         "sla": SLA_LABELS,
+        "sentiments": SENTIMENT_BANDS,
+        "aspects": aspect_labels(),
     }
 
 

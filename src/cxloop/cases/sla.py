@@ -1,13 +1,17 @@
 """SLA clocks of a case: which rule sets each target, when it is due, how pauses and changes
 move it. Every function runs inside the caller's transaction and writes its ``CaseEvent``.
 
-Which rule (``rule_for``). Among the active rules of the target kind whose channel, tier and
-severity match the case (blank matches anything): a ``major_only`` rule wins for a major
-complaint (the others never see it); then the rule naming more fields; on a tie the rule naming
-the customer tier, then the one naming the severity, the channel counting least; then the
-earlier deadline for this case; then the older rule. With the default rules (``defaults.py``):
-VIP 3 min on every channel, urgent 2 h round the clock, else phone 15 min / online 30 min, else
-10 min. A rule naming two fields beats all of these ("urgent phone calls: 15 min").
+Which rule (``rule_for``). Among the active rules of the target kind whose channel, tier,
+severity and category match the case (blank matches anything; a rule naming a top-level
+category also matches its sub-categories), in this order (``_rank``): a ``major_only`` rule
+wins for a major complaint (the others never see it); then the rule naming the case's own
+category, then the one naming its parent category, then the rules naming none; then the rule
+naming more of channel, tier and severity; on a tie the rule naming the customer tier, then the
+one naming the severity, the channel counting least; then the earlier deadline for this case;
+then the older rule. With the default rules (``defaults.py``): VIP 3 min on every channel,
+urgent 2 h round the clock, else phone 15 min / online 30 min, else 10 min. A rule naming two
+fields beats all of these ("urgent phone calls: 15 min"), and a category rule beats them all
+(the retention cases' 1 working day to answer, ``retention.plays``).
 
 Which calendar (``calendar_for``): the rule's own, else 7×24 for urgent cases, else the
 department's, else the default one. A "24 h" target of a non-urgent case is therefore 24
@@ -37,7 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cxloop.cases.events import record_event
-from cxloop.cases.models import Case, CaseEvent, CaseTarget, Severity, SlaRule
+from cxloop.cases.models import Case, CaseEvent, CaseTarget, Category, Severity, SlaRule
 from cxloop.core import calendars
 from cxloop.core.business_time import (
     WorkingCalendar,
@@ -79,6 +83,7 @@ def _candidates(case: Case, kinds: Iterable[str]) -> dict[str, list[SlaRule]]:
     """All active rules of ``kinds`` matching the case, in one query, by kind."""
     rules = SlaRule.objects.filter(
         Q(minutes__isnull=False) | Q(working_days__isnull=False),
+        _category_match(case),
         is_active=True,
         target__in=list(kinds),
         channel__in=("", case.channel),
@@ -93,16 +98,31 @@ def _candidates(case: Case, kinds: Iterable[str]) -> dict[str, list[SlaRule]]:
     return found
 
 
-def _rank(rule: SlaRule) -> tuple:
+def _category_match(case: Case) -> Q:
+    """No category, the case's own, or its parent's: the parent is read by a subquery, so the
+    rules stay one query (and a category changed on the case counts, not a cached one)."""
+    if case.category_id is None:
+        return Q(category__isnull=True)
+    parent = Category.objects.filter(pk=case.category_id).values("parent_id")
+    return Q(category__isnull=True) | Q(category_id=case.category_id) | Q(category_id__in=parent)
+
+
+def _rank(rule: SlaRule, case: Case) -> tuple:
+    """Bigger is more specific (see the module text). Among the candidates a named category is
+    the case's own (2) or else its parent (1)."""
+    category = 2 if rule.category_id == case.category_id else 1
+    if rule.category_id is None:
+        category = 0
     named = (bool(rule.tier), bool(rule.severity), bool(rule.channel))
-    return (rule.major_only, sum(named), *named)
+    return (rule.major_only, category, sum(named), *named)
 
 
 def _choose(case, rules: Sequence[SlaRule], at, cals: Calendars) -> SlaRule | None:
     if not rules:
         return None
-    best = max(map(_rank, rules))
-    tied = [rule for rule in rules if _rank(rule) == best]
+    ranked = [(_rank(rule, case), rule) for rule in rules]
+    best = max(rank for rank, _rule in ranked)
+    tied = [rule for rank, rule in ranked if rank == best]
     if len(tied) == 1:
         return tied[0]
     start = at or case.created_at or timezone.now()

@@ -13,7 +13,7 @@ import time
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from cxloop.cases import config_rules, sweep
+from cxloop.cases import config_rules, sweep, text
 
 logger = logging.getLogger(__name__)
 
@@ -44,4 +44,14 @@ def recompute_case_deadlines(scope: str, pk: int, actor_id: int | None = None) -
     done = config_rules.recompute_open_cases(scope=scope, pk=pk, actor_id=actor_id)
     if done:
         logger.info("Deadlines of %s open cases recomputed: %s %s changed", done, scope, pk)
+    return done
+
+
+@db_periodic_task(crontab(minute="*"), name="analyse_case_texts")
+def analyse_case_texts() -> int:
+    """Every minute, and queued when a case or a customer message arrives: sentiment and
+    aspects of the cases waiting for them (``cases/text.py``; safe to run twice at once)."""
+    done = text.analyse_pending()
+    if done:
+        logger.info("Case texts analysed: %s cases", done)
     return done

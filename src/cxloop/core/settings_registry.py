@@ -29,6 +29,25 @@ EXPORT_MASK_PII = "export_mask_pii"
 MAJOR_COMPLAINT_AMOUNT_FEN = "major_complaint_amount_fen"
 DETRACTOR_OPENS_CASE = "detractor_opens_case"
 REPEAT_COMPLAINT_DAYS = "repeat_complaint_days"
+# Retention: RFM scores, tiers, life-cycle stages, CLV and demand tags (docs/retention.md).
+RFM_QUANTILES = "rfm_quantiles"
+TIER_HIGH_VALUE_PERCENT = "tier_high_value_percent"
+TIER_POTENTIAL_PERCENT = "tier_potential_percent"
+TIER_CHURN_WARNING_PERCENT = "tier_churn_warning_percent"
+CHURN_INACTIVE_DAYS = "churn_inactive_days"
+NEW_CUSTOMER_DAYS = "new_customer_days"
+ACTIVE_CUSTOMER_DAYS = "active_customer_days"
+LAPSED_CUSTOMER_DAYS = "lapsed_customer_days"
+CLV_HORIZON_MONTHS = "clv_horizon_months"
+CLV_MONTHLY_DISCOUNT_PERCENT = "clv_monthly_discount_percent"
+TAG_PREMIUM_TOP_PERCENT = "tag_premium_top_percent"
+TAG_VALUE_BOTTOM_PERCENT = "tag_value_bottom_percent"
+TAG_MIN_ORDERS = "tag_min_orders"
+TAG_CHANNEL_SHARE_PERCENT = "tag_channel_share_percent"
+LOYALTY_ADJUSTMENT_APPROVAL_POINTS = "loyalty_adjustment_approval_points"
+POINTS_EXPIRY_MONTHS = "points_expiry_months"
+NEGATIVE_TEXT_THRESHOLD = "negative_text_threshold"
+IDEA_REWARD_POINTS = "idea_reward_points"
 
 _TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -53,6 +72,17 @@ def _clean_int(value: Any, minimum: int, maximum: int) -> int:
         raise ValidationError(
             _("Enter a number from %(min)d to %(max)d.") % {"min": minimum, "max": maximum}
         )
+    return number
+
+
+def _clean_score(value: Any) -> float:
+    """A sentiment score from -1 to 1 (the settings form sends it as text)."""
+    try:
+        number = float(str(value).strip()) if not isinstance(value, bool) else None
+    except ValueError:
+        number = None
+    if number is None or not -1.0 <= number <= 1.0:
+        raise ValidationError(_("Enter a number from -1 to 1, e.g. -0.3."))
     return number
 
 
@@ -84,6 +114,131 @@ class SettingSpec:
         """The canonical stored value, or ValidationError with a message for people."""
         return self.cleaner(value)
 
+
+def _int_spec(key: str, label, default: int, help_text, minimum: int, maximum: int) -> SettingSpec:
+    return SettingSpec(
+        key, label, "int", default, help_text, lambda v: _clean_int(v, minimum, maximum)
+    )
+
+
+# The thresholds of cxloop.retention (scores, tiers, stages, CLV, demand tags).
+RETENTION_SPECS: tuple[SettingSpec, ...] = (
+    _int_spec(
+        RFM_QUANTILES,
+        _("RFM score levels"),
+        5,
+        _("Recency, frequency and spend are each scored from 1 to this number (5: quintiles)."),
+        2,
+        10,
+    ),
+    _int_spec(
+        TIER_HIGH_VALUE_PERCENT,
+        _("High-value tier (share of customers, %)"),
+        10,
+        _("The best customers by RFM score, up to this share, are high value."),
+        0,
+        100,
+    ),
+    _int_spec(
+        TIER_POTENTIAL_PERCENT,
+        _("Potential tier (share of customers, %)"),
+        30,
+        _("The next customers by RFM score, up to this share, are potential."),
+        0,
+        100,
+    ),
+    _int_spec(
+        TIER_CHURN_WARNING_PERCENT,
+        _("Churn-warning tier (share of customers, %)"),
+        10,
+        _("At most this share of long-inactive customers, the lowest scores first."),
+        0,
+        100,
+    ),
+    _int_spec(
+        CHURN_INACTIVE_DAYS,
+        _("Churn warning after (days without an order)"),
+        180,
+        _("Customers whose last order is older than this may get the churn-warning tier."),
+        1,
+        3650,
+    ),
+    _int_spec(
+        NEW_CUSTOMER_DAYS,
+        _("New customer (days since registration)"),
+        90,
+        _("A customer without orders registered less than this many days ago is new."),
+        1,
+        3650,
+    ),
+    _int_spec(
+        ACTIVE_CUSTOMER_DAYS,
+        _("Active customer (days since last order)"),
+        180,
+        _("A customer who ordered within this many days is active."),
+        1,
+        3650,
+    ),
+    _int_spec(
+        LAPSED_CUSTOMER_DAYS,
+        _("Lapsed high-value customer (days without an order)"),
+        90,
+        _("A high-value customer without an order for longer than this is lapsed."),
+        1,
+        3650,
+    ),
+    _int_spec(
+        CLV_HORIZON_MONTHS,
+        _("Customer lifetime value horizon (months)"),
+        12,
+        _("Lifetime value is the expected, discounted spend over this many months."),
+        1,
+        60,
+    ),
+    _int_spec(
+        CLV_MONTHLY_DISCOUNT_PERCENT,
+        _("Lifetime value monthly discount (%)"),
+        1,
+        _("Future spend is discounted by this rate per month."),
+        0,
+        20,
+    ),
+    _int_spec(
+        TAG_PREMIUM_TOP_PERCENT,
+        _("Tag 关注高端款: top share by average order value (%)"),
+        20,
+        _("Customers whose average order value is in this top share get the tag 关注高端款."),
+        0,
+        100,
+    ),
+    _int_spec(
+        TAG_VALUE_BOTTOM_PERCENT,
+        _("Tag 偏好性价比: bottom share by average order value (%)"),
+        30,
+        _(
+            "Customers with enough orders whose average order value is in this bottom share "
+            "get the tag 偏好性价比."
+        ),
+        0,
+        100,
+    ),
+    _int_spec(
+        TAG_MIN_ORDERS,
+        _("Behaviour tags: minimum orders"),
+        3,
+        _("偏好性价比, 门店常客 and 线上为主 need at least this many orders."),
+        1,
+        1000,
+    ),
+    _int_spec(
+        TAG_CHANNEL_SHARE_PERCENT,
+        _("Tags 门店常客 / 线上为主: channel share (%)"),
+        70,
+        _("At least this share of the orders in stores (门店常客) or online (线上为主)."),
+        50,
+        100,
+    ),
+)
 
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
@@ -168,6 +323,42 @@ SPECS: tuple[SettingSpec, ...] = (
         30,
         _("A complaint of the same customer and category within this many days is a repeat."),
         lambda v: _clean_int(v, 1, 365),
+    ),
+    *RETENTION_SPECS,
+    SettingSpec(
+        LOYALTY_ADJUSTMENT_APPROVAL_POINTS,
+        _("Points adjustment without approval (points)"),
+        "int",
+        1000,
+        _("A manual adjustment of more than this many points (up or down) waits for approval."),
+        lambda v: _clean_int(v, 0, 100_000_000),
+    ),
+    SettingSpec(
+        POINTS_EXPIRY_MONTHS,
+        _("Points expire after (months)"),
+        "int",
+        24,
+        _("Earned points expire this many months after they were earned. 0 means never."),
+        lambda v: _clean_int(v, 0, 120),
+    ),
+    SettingSpec(
+        NEGATIVE_TEXT_THRESHOLD,
+        _("Negative text flag below (sentiment)"),
+        "text",
+        -0.3,
+        _(
+            "A complaint or customer message scoring below this (-1 very negative … 1 very "
+            "positive) is flagged to its owner and the department supervisors."
+        ),
+        _clean_score,
+    ),
+    SettingSpec(
+        IDEA_REWARD_POINTS,
+        _("Best idea of the week reward (points)"),
+        "int",
+        500,
+        _("Points credited to the customer whose idea is chosen as the week's best. 0: none."),
+        lambda v: _clean_int(v, 0, 1_000_000),
     ),
 )
 REGISTRY: dict[str, SettingSpec] = {spec.key: spec for spec in SPECS}

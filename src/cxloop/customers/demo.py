@@ -18,6 +18,7 @@ from django.utils import timezone
 
 DEMO_SEED = 20261122
 DEMO_FLAG = "demo.loaded"
+RETAIN_DEMO_FLAG = "demo.retain.loaded"
 REGIONS = {
     "华东": [
         "上海徐汇店",
@@ -47,6 +48,8 @@ CHANNELS = [("store", 40), ("online", 25), ("app", 20), ("mini_program", 15)]
 VIP_SHARE = 0.10
 VIP_YEARLY_FLOOR_FEN = 500_000
 REGULAR_ONE_TIMERS = 0.4  # a realistic repeat-purchase rate: about 60 % of regulars buy again
+FADER_SHARE = 0.12  # repeat buyers who stop: the churners the early warning must find
+FADER_STOP_DAYS = (60, 200)  # their last order lies this many days before the demo date
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,30 @@ def _orders(rng, customers, vip_ids, as_of, total) -> list[dict]:
     end = dt.datetime.combine(as_of, dt.time(21, 0), tzinfo=tz)
     rows = [_order(rng, index, customer, vip, end) for index, (customer, vip) in enumerate(plan)]
     _lift_vips_to_floor(rows)
+    _fade_out(rows, end, random.Random(rng.random()))
     return rows
+
+
+def _fade_out(rows: list[dict], end: dt.datetime, rng: random.Random) -> None:
+    """Some repeat buyers stop: their orders are squeezed into the time before a stop day, so
+    their gaps shrink then end — churners for the segments and the early warning to find.
+    A separate generator, so the rest of the demo stays what it was."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["customer_external_id"]] = counts.get(row["customer_external_id"], 0) + 1
+    repeaters = sorted(key for key, count in counts.items() if count >= 3)
+    faders = rng.sample(repeaters, round(len(repeaters) * FADER_SHARE))
+    stop = {key: dt.timedelta(days=rng.randint(*FADER_STOP_DAYS)) for key in faders}
+    year = dt.timedelta(days=364)
+    for row in rows:
+        quiet = stop.get(row["customer_external_id"])
+        if quiet is None:
+            continue
+        age = end - row["placed_at"]
+        placed = end - quiet - age * ((year - quiet) / year)
+        if row["delivered_at"] is not None:
+            row["delivered_at"] = placed + (row["delivered_at"] - row["placed_at"])
+        row["placed_at"] = placed
 
 
 def _spread(
@@ -176,16 +202,57 @@ def _lift_vips_to_floor(rows: list[dict]) -> None:
 
 
 def load_demo_data(
-    *, seed: int = DEMO_SEED, as_of: dt.date | None = None, size: DemoSize | None = None
+    *,
+    seed: int = DEMO_SEED,
+    as_of: dt.date | None = None,
+    size: DemoSize | None = None,
+    retain: bool = True,
 ) -> str:
-    """Load the demo company once, then its surveys and cases; later calls change nothing."""
+    """Load the demo company once, then its surveys and cases, then (``retain``) points,
+    levels, referrals, segments and the churn model; later calls change nothing."""
     from cxloop.cases.demo import load_demo_cases
     from cxloop.surveys.demo import load_demo_surveys
 
     loaded = _load_customers_and_orders(seed=seed, as_of=as_of, size=size)
     surveys = load_demo_surveys(seed=loaded["seed"], as_of=dt.date.fromisoformat(loaded["as_of"]))
     cases = load_demo_cases(seed=loaded["seed"], as_of=dt.date.fromisoformat(loaded["as_of"]))
-    return f"{loaded['message']}\n{surveys}\n{cases}"
+    message = f"{loaded['message']}\n{surveys}\n{cases}"
+    if not retain:
+        return message
+    return f"{message}\n{_load_retain_demo(seed=loaded['seed'], as_of=loaded['as_of'])}"
+
+
+def _load_retain_demo(*, seed: int, as_of: str) -> str:
+    """Points, levels and referrals, then segments and the churn model on top of them."""
+    from cxloop.core.models import Setting
+    from cxloop.loyalty.demo import load_loyalty_demo
+    from cxloop.retention.churn_demo import load_churn_demo
+    from cxloop.retention.demo import load_retention_demo
+
+    if Setting.objects.filter(key=RETAIN_DEMO_FLAG).exists():
+        return "Retain demo already loaded."
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    now = dt.datetime.combine(dt.date.fromisoformat(as_of), dt.time(21, 30), tzinfo=tz)
+    now = min(now, timezone.now())  # the demo's evening, never in the future
+    loyalty = load_loyalty_demo(rng=random.Random(seed), now=now)
+    segments = load_retention_demo(now=now)
+    model = load_churn_demo(now=now)
+    quality = f"AUC {model.auc:.2f}" if model.usable else (model.message or "not usable")
+    churn = f"Churn model: {quality}; {model.scored_customers:,} customers scored."
+    programmes = _load_programme_demos(now=now)
+    Setting.objects.create(key=RETAIN_DEMO_FLAG, value={"as_of": as_of})
+    return f"{loyalty}\n{segments}\n{churn}\n{programmes}"
+
+
+def _load_programme_demos(*, now: dt.datetime) -> str:
+    """Service ideas and mystery-shopper audits, and one finished A/B test on the cases."""
+    from cxloop.experiments.demo import load_experiments_demo
+    from cxloop.programs.demo import load_programs_demo
+
+    ideas = load_programs_demo(now=now)
+    result = load_experiments_demo(now=now)
+    experiment = f"Demo A/B test: {result.sentence}" if result else "No demo A/B test."
+    return f"{ideas}\n{experiment}"
 
 
 def _load_customers_and_orders(*, seed: int, as_of: dt.date | None, size: DemoSize | None):

@@ -21,6 +21,7 @@ from cxloop.core.audit import build_audit, changed_only, record_audit, snapshot
 from cxloop.core.models import AuditLog
 from cxloop.customers import upsert_sql
 from cxloop.customers.models import Customer, Order
+from cxloop.customers.signals import order_status_changed
 from cxloop.customers.validation import UNKNOWN_CUSTOMER, make_error, validate_row
 
 BATCH_SIZE = 2000
@@ -344,3 +345,19 @@ def _write_orders(merged: dict[str, dict], summary: UpsertSummary) -> None:
     summary.updated += len(changed_rows)
     summary.unchanged += len(merged) - len(new_rows) - len(changed_rows)
     upsert_sql.write_rows(Order, ORDER_FIELDS, new_rows, changed_rows)
+    _send_status_changes(stored, new_rows + changed_rows)
+
+
+_STATUS = ORDER_FIELDS.index("status")
+
+
+def _send_status_changes(stored: dict, written: list[tuple]) -> None:
+    """Tell listeners (loyalty points) which orders changed status, in this transaction."""
+    changes = []
+    for row in written:
+        old = stored.get(row[0])
+        old_status = old[_STATUS] if old is not None else None
+        if row[_STATUS] != old_status:
+            changes.append((row[0], old_status, row[_STATUS]))
+    if changes:
+        order_status_changed.send(sender=Order, changes=changes)

@@ -16,6 +16,7 @@ from cxloop.core.pii import can_see_pii, mask_email, mask_phone
 from cxloop.core.roles import require
 from cxloop.customers.models import Customer
 from cxloop.customers.profile_forms import CustomerEditForm
+from cxloop.customers.profile_panels import TOP_ORDER, render_panels
 from cxloop.customers.selectors import (
     CONSENT_LABELS,
     SORT_LABELS,
@@ -118,7 +119,7 @@ def customer_detail(request, customer_id: int):
 def _profile_context(request, customer: Customer, form) -> dict:
     show_pii = can_see_pii(request.user)
     orders = Paginator(customer_orders(customer), ORDERS_PAGE_SIZE)
-    return {
+    context = {
         "customer": customer,
         "show_pii": show_pii,
         "phone": customer.phone if show_pii else mask_phone(customer.phone),
@@ -129,3 +130,7 @@ def _profile_context(request, customer: Customer, form) -> dict:
         "orders": orders.get_page(request.GET.get("orders_page")),
         "form": form,
     }
+    # Tier, points, cases, answers …: each app's own panel (customers/profile_panels.py).
+    context["panels"] = render_panels(request, customer, context)
+    context["panel_top_order"] = TOP_ORDER
+    return context

@@ -38,7 +38,12 @@ class SurveysConfig(AppConfig):
 
         from cxloop.core.events import event_recorded
         from cxloop.customers.signals import orders_imported
+        from cxloop.surveys import profile_panels  # noqa: F401 - the customer profile panel
+        from cxloop.surveys.signals import response_submitted
+        from cxloop.surveys.text import on_response_submitted
 
+        # A submitted response → the worker scores its comment (sentiment, aspects).
+        response_submitted.connect(on_response_submitted, dispatch_uid="cxloop.surveys.text")
         # Events (order delivered, …) → survey invitations through the triggers.
         event_recorded.connect(_queue_triggers, dispatch_uid="cxloop.surveys.triggers")
         # Imported delivered orders become order.delivered events for the same triggers.

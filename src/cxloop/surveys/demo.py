@@ -21,6 +21,7 @@ from django.utils import timezone
 from cxloop.core.models import Setting
 from cxloop.customers.models import Customer, Order
 from cxloop.surveys import answering, builtin, cleaning, rollups, services
+from cxloop.surveys import text as comment_text
 from cxloop.surveys.models import Invitation, Response, Survey
 from cxloop.surveys.responses import age_band
 
@@ -70,6 +71,7 @@ def load_demo_surveys(*, seed: int, as_of: dt.date) -> str:
             survey = _published(key)
             total += _fill(survey, key, rng, people, as_of, count)
         Setting.objects.create(key=DEMO_SURVEYS_FLAG, value={"seed": seed, "as_of": str(as_of)})
+    comment_text.analyse_pending(limit=10**9)  # comment sentiment and aspects, as the worker does
     return f"Loaded demo surveys: {len(PLAN)} surveys, {total:,} responses."
 
 

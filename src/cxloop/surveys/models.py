@@ -213,6 +213,13 @@ class Response(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     restored_at = models.DateTimeField(null=True, blank=True)
+    # Text analytics of the comment (the open-text answers joined; surveys/text.py), filled
+    # by the worker after the submit so the submit itself stays fast.
+    comment_sentiment = models.FloatField(
+        _("comment sentiment"), null=True, blank=True, db_index=True
+    )
+    comment_aspects = models.JSONField(_("comment aspects"), default=list, blank=True)
+    text_analysed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("response")
@@ -221,6 +228,11 @@ class Response(models.Model):
         indexes = [
             models.Index(fields=["survey", "excluded", "submitted_at"]),
             models.Index(fields=["customer", "submitted_at"]),
+            models.Index(
+                fields=["id"],
+                name="response_text_pending",
+                condition=models.Q(text_analysed_at__isnull=True, submitted_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cxloop.core.roles import require
 from cxloop.surveys import exporting, responses, results_charts, selectors
+from cxloop.surveys import text as comment_text
 from cxloop.surveys.cleaning import describe_flag
 from cxloop.surveys.definition import DefinitionError, parse_definition, question_for_role
 from cxloop.surveys.models import Response, Survey
@@ -122,6 +123,16 @@ class CommentFilters(forms.Form):
         ],
     )
     region = forms.CharField(label=_("Region"), required=False, max_length=64)
+    sentiment = forms.ChoiceField(
+        label=_("Sentiment"),
+        required=False,
+        choices=lambda: [("", _("All")), *comment_text.SENTIMENT_BANDS.items()],
+    )
+    aspect = forms.ChoiceField(
+        label=_("Aspect"),
+        required=False,
+        choices=lambda: [("", _("All")), *comment_text.aspect_labels().items()],
+    )
     start = forms.DateField(label=_("From"), required=False)
     end = forms.DateField(label=_("To"), required=False)
 
@@ -151,10 +162,16 @@ def survey_comments(request, survey_id: int):
         start=_day(filters.get("start")),
         end=_day(filters.get("end"), after=True),
     )
+    qs = comment_text.filtered(
+        qs, sentiment=filters.get("sentiment") or "", aspect=filters.get("aspect") or ""
+    )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     keys = selectors.text_question_keys(survey)
+    labels = comment_text.aspect_labels()
     for response in page:
         response.texts = [(k, response.answers[k]) for k in keys if response.answers.get(k)]
+        response.band = comment_text.band_of(response.comment_sentiment)
+        response.aspect_names = [labels.get(k, k) for k in response.comment_aspects or []]
     context = {
         "survey": survey,
         "form": form,

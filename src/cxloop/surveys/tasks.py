@@ -13,7 +13,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from cxloop.core.models import InboundEvent
-from cxloop.surveys import invitations, rollups, sampling, triggers
+from cxloop.surveys import invitations, rollups, sampling, text, triggers
 from cxloop.surveys.models import Survey
 
 # The rollup refresh task lives beside its code; importing it here registers it with the worker.
@@ -74,3 +74,13 @@ def run_sample_campaign_task(
         survey=survey, quotas=quotas, channel=channel, actor=actor, seed=seed
     )
     return report.__dict__
+
+
+@db_periodic_task(crontab(minute="*"), name="analyse_response_comments")
+def analyse_response_comments() -> int:
+    """Every minute, and queued after each submit: sentiment and aspects of the comments of
+    the responses waiting for them (``surveys/text.py``; safe to run twice at once)."""
+    done = text.analyse_pending()
+    if done:
+        logger.info("Survey comments analysed: %s responses", done)
+    return done

@@ -48,6 +48,7 @@ from cxloop.cases.access import visible_cases
 from cxloop.cases.attachment_models import CaseAttachment
 from cxloop.cases.attachment_views import file_response
 from cxloop.cases.models import Case, CaseEvent, Category, Channel, Department, Severity, Tier
+from cxloop.cases.queues import text_filtered
 from cxloop.cases.services import CaseError
 from cxloop.core.pii import can_see_pii, mask_email, mask_phone
 from cxloop.core.roles import require
@@ -108,7 +109,7 @@ def case_out(case: Case, *, pii: bool) -> dict:
         "next_due_at": case.next_due_at, "created_at": case.created_at,
         "updated_at": case.updated_at, "first_response_at": case.first_response_at,
         "resolved_at": case.resolved_at, "callback_at": case.callback_at,
-        "closed_at": case.closed_at,
+        "closed_at": case.closed_at, "sentiment": case.sentiment, "aspects": case.aspects or [],
     }  # fmt: skip
 
 
@@ -215,7 +216,7 @@ def _filtered(qs: QuerySet, filters: CaseFilters) -> QuerySet:
         qs = qs.filter(created_at__gte=queries.utc(filters.created_after, "created_after"))
     if filters.created_before:
         qs = qs.filter(created_at__lt=queries.utc(filters.created_before, "created_before"))
-    return qs
+    return text_filtered(qs, sentiment=filters.sentiment or "", aspect=filters.aspect or "")
 
 
 def _encode(moment: dt.datetime | None, pk: int) -> str:

@@ -22,7 +22,7 @@ from cxloop.api.schemas import (
 from cxloop.core.pii import can_see_pii, mask_phone
 from cxloop.core.roles import require
 from cxloop.customers.models import Customer
-from cxloop.surveys import exporting, interchange, invitations, services
+from cxloop.surveys import analysis, exporting, interchange, invitations, services
 from cxloop.surveys.definition import DefinitionError
 from cxloop.surveys.models import Invitation, Response, Survey
 
@@ -265,6 +265,10 @@ class ResponseOut(Schema):
     csi: float | None
     excluded: bool
     flags: list[Any]
+    comment_sentiment: float | None = Field(
+        description="-1…1 of the open-text answers; null without a comment or until analysed."
+    )
+    comment_aspects: list[str] = Field(description="Aspect keys the comment names.")
     answers: dict[str, Any]
 
 
@@ -329,3 +333,126 @@ def export_responses(request: HttpRequest, key: str, filters: Query[ExportFilter
     require(request.auth, "surveys.view_response")
     survey = _survey_or_404(key)
     return exporting.export_response(survey=survey, fmt=filters.format, user=request.auth)
+
+
+# --- analysis: KANO and key drivers -------------------------------------------------------
+
+
+class AnalysisFilters(Schema):
+    from_: dt.date | None = Field(None, alias="from", description="First day, Asia/Shanghai.")
+    to: dt.date | None = Field(None, description="Last day (inclusive).")
+    region: str | None = Field(None, max_length=64)
+    store: str | None = Field(None, max_length=64)
+    channel: str | None = Field(None, max_length=20)
+
+
+class DriverFilters(AnalysisFilters):
+    target: str | None = Field(
+        None, max_length=100, description="Key of the NPS or rating question; default: the NPS."
+    )
+    method: str = Field("shapley", max_length=40, description="shapley or relative_weights.")
+    dimensions: list[str] | None = Field(
+        None,
+        description="Question keys or matrix rows (dims.speed); default: the service ratings.",
+    )
+
+
+class KanoFeatureOut(Schema):
+    key: str
+    feature: str
+    n: int = Field(description="Respondents who answered both parts.")
+    counts: dict[str, int] = Field(description="Respondents per category A, O, M, I, R, Q.")
+    category: str | None = Field(description="A, O, M, I, R or Q; null without answers.")
+    better: float | None = Field(description="(A + O) / (A + O + M + I), 0..1.")
+    worse: float | None = Field(description="-(O + M) / (A + O + M + I), -1..0.")
+    total_strength: float | None
+    category_strength: float | None
+
+
+class KanoOut(Schema):
+    survey: str
+    features: list[KanoFeatureOut] = Field(description="In priority order: M, O, A, I, R, Q.")
+
+
+class DriverRowOut(Schema):
+    key: str
+    label: str
+    importance: float = Field(description="Share of R² in %; the rows add up to 100.")
+    share: float = Field(description="Share of R² itself; the rows add up to r_squared.")
+    mean: float = Field(description="Mean rating on the question's scale.")
+    performance: float = Field(description="The mean rescaled to 0–100.")
+    quadrant: str = Field(description="fix_first, keep_up, low_priority or possible_overkill.")
+    beta: float = Field(description="Standardised regression weight, for reference.")
+    correlation: float
+
+
+class DriversOut(Schema):
+    survey: str
+    method: str
+    target: str
+    dimensions: list[str]
+    n: int = Field(description="Complete answers used.")
+    n_dropped: int = Field(description="Responses left out for a missing rating (listwise).")
+    min_n: int
+    r_squared: float | None
+    importance_split: float | None
+    performance_split: float | None
+    message: str | None = Field(description="Why there are no rows (e.g. too few answers).")
+    rows: list[DriverRowOut] = Field(description="Fix first on top, then by importance.")
+
+
+def _analysis_filters(filters: AnalysisFilters) -> analysis.Filters:
+    groups = {name: getattr(filters, name) or "" for name in ("region", "store", "channel")}
+    errors = {name: [_("Contains a NUL character.")] for name, v in groups.items() if "\x00" in v}
+    if filters.from_ and filters.to and filters.from_ > filters.to:
+        errors["to"] = [_("Must not be before from.")]
+    if errors:
+        raise InvalidInput(errors)
+    try:
+        return analysis.Filters.from_days(start=filters.from_, end=filters.to, **groups)
+    except analysis.AnalysisInputError as error:
+        names = {"start": "from", "end": "to"}
+        raise InvalidInput({names[k]: v for k, v in error.errors.items()}) from None
+
+
+@router.get(
+    "/{key}/kano",
+    response={200: KanoOut, **ERRORS},
+    summary="KANO category, Better and Worse of each KANO pair question, in priority order",
+)
+def survey_kano(request: HttpRequest, key: str, filters: Query[AnalysisFilters]):
+    require(request.auth, "surveys.view_results")
+    survey = _survey_or_404(key)
+    features = analysis.kano_results(survey=survey, filters=_analysis_filters(filters))
+    rows = [{**vars(f), "category": f.category or None} for f in features]
+    return {"survey": survey.key, "features": rows}
+
+
+@router.get(
+    "/{key}/drivers",
+    response={200: DriversOut, **ERRORS},
+    summary="Key drivers of NPS or overall satisfaction, with importance-performance quadrants",
+)
+def survey_drivers(request: HttpRequest, key: str, filters: Query[DriverFilters]):
+    require(request.auth, "surveys.view_results")
+    survey = _survey_or_404(key)
+    try:
+        report = analysis.driver_analysis(
+            survey=survey,
+            target_key=filters.target,
+            dimension_keys=filters.dimensions,
+            filters=_analysis_filters(filters),
+            method=filters.method,
+        )
+    except analysis.AnalysisInputError as error:
+        raise InvalidInput(error.errors) from None
+    return {
+        "survey": survey.key,
+        **{name: getattr(report, name) for name in ("method", "n", "n_dropped", "min_n")},
+        **{name: getattr(report, name) for name in ("r_squared", "rows")},
+        "importance_split": report.importance_split,
+        "performance_split": report.performance_split,
+        "target": report.target.key,
+        "dimensions": [item.key for item in report.dimensions],
+        "message": str(report.message) or None,
+    }

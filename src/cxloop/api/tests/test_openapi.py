@@ -28,6 +28,8 @@ EXPECTED_PATHS = {
     "/api/v1/surveys/{key}/invitations": {"get", "post"},
     "/api/v1/surveys/{key}/responses": {"get"},
     "/api/v1/surveys/{key}/responses/export": {"get"},
+    "/api/v1/surveys/{key}/kano": {"get"},
+    "/api/v1/surveys/{key}/drivers": {"get"},
     "/api/v1/metrics": {"get"},
     "/api/v1/cases/metrics": {"get"},
     "/api/v1/cases": {"get", "post"},
@@ -37,6 +39,17 @@ EXPECTED_PATHS = {
     "/api/v1/cases/{number}/attachments": {"get", "post"},
     "/api/v1/cases/{number}/attachments/{attachment_id}": {"delete"},
     "/api/v1/cases/{number}/attachments/{attachment_id}/file": {"get"},
+    "/api/v1/points/earn": {"post"},
+    "/api/v1/points/redeem": {"post"},
+    "/api/v1/points/{customer_external_id}/balance": {"get"},
+    "/api/v1/points/{customer_external_id}/history": {"get"},
+    "/api/v1/points/rewards": {"get"},
+    "/api/v1/referrals": {"get", "post"},
+    "/api/v1/referrals/accept": {"post"},
+    "/api/v1/members/{customer_external_id}": {"get"},
+    "/api/v1/segments/summary": {"get"},
+    "/api/v1/segments/customers/{external_id}": {"get"},
+    "/api/v1/ideas": {"get", "post"},
 }
 
 

@@ -25,9 +25,15 @@ def _models():
     from django.apps import apps
 
     names = [
+        # Order completions book points and levels (loyalty receivers) even without its demo.
+        "loyalty.LotUse", "loyalty.Redemption", "loyalty.Adjustment", "loyalty.PointsLot",
+        "loyalty.PointsEntry", "loyalty.PointsAccount", "loyalty.Referral",
+        "loyalty.ReferralCode", "loyalty.CustomerLevel", "loyalty.StarAward",
+        "loyalty.StarsStepReward", "loyalty.LongTermReward", "experiments.Assignment",
+        "retention.PlayAssignment", "retention.TierChange", "retention.CustomerScore",
         "cases.CaseEvent", "cases.CaseTask", "cases.CaseTarget", "cases.Compensation",
-        "cases.Case", "cases.AssignmentRule", "cases.Membership", "cases.Category",
-        "cases.Department", "cases.SlaRule", "surveys.Response", "surveys.Invitation",
+        "cases.Case", "cases.AssignmentRule", "cases.Membership", "cases.SlaRule",
+        "cases.Category", "cases.Department", "surveys.Response", "surveys.Invitation",
         "surveys.Survey", "customers.Order", "customers.Customer", "core.Setting",
         "core.AuditLog", "core.OutboxMessage", "core.BusinessCalendar", "auth.User",
     ]  # fmt: skip
@@ -56,7 +62,9 @@ def loaded(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         before = snapshot()
         started = time.perf_counter()
-        message = load_demo_data(seed=11, as_of=AS_OF, size=DemoSize(customers=400, orders=4_000))
+        message = load_demo_data(
+            seed=11, as_of=AS_OF, size=DemoSize(customers=400, orders=4_000), retain=False
+        )
         seconds = time.perf_counter() - started
         yield message, seconds, before
         restore(before)
@@ -71,7 +79,7 @@ def test_loaded_once(loaded):
     assert "Loaded demo cases: 600 cases" in message
     assert seconds < 60
     assert demo.load_demo_cases(seed=11, as_of=AS_OF) == "Demo cases already loaded."
-    assert load_demo_data(seed=11, as_of=AS_OF).endswith("Demo cases already loaded.")
+    assert load_demo_data(seed=11, as_of=AS_OF, retain=False).endswith("Demo cases already loaded.")
     assert Case.objects.exclude(pk__in=before[Case]).count() == 600
     staff = get_user_model().objects.filter(case_memberships__isnull=False).distinct()
     assert staff.count() == 16 and not any(user.has_usable_password() for user in staff)

@@ -22,7 +22,9 @@ def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         cases_before = snapshot()  # the company's demo loads its cases too
         # The company's demo loads its surveys too; a second call changes nothing.
-        message = load_demo_data(seed=7, as_of=AS_OF, size=DemoSize(customers=400, orders=3_000))
+        message = load_demo_data(
+            seed=7, as_of=AS_OF, size=DemoSize(customers=400, orders=3_000), retain=False
+        )
         assert load_demo_surveys(seed=7, as_of=AS_OF) == "Demo surveys already loaded."
         yield message
         restore(cases_before)

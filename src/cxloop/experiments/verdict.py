@@ -74,7 +74,7 @@ def sentence(experiment, kind: str, rows, test, need: int, scale: float) -> str:
     unit = _unit(experiment, kind)
     level = _("95 % CI")
     if test.verdict == abtest.NO_DIFFERENCE:
-        text = _("No clear difference: B \u2212 A = %(diff)s%(unit)s (%(level)s %(ci)s, %(p)s)")
+        text = _("No clear difference: B − A = %(diff)s%(unit)s (%(level)s %(ci)s, %(p)s)")
         return text % {
             "diff": fmt(diff), "unit": unit, "level": level, "ci": _interval(low, high, fmt),
             "p": p_text(test.p_value),

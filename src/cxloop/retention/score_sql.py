@@ -2,10 +2,10 @@
 
 Reading: the customers and ONE grouped aggregate over the counted orders, fetched in chunks
 straight into NumPy arrays (never a Python object per order). Writing: the new scores go into
-a temporary table (COPY on PostgreSQL, ``executemany`` on SQLite), and three statements
+a temporary table (COPY on PostgreSQL, ``executemany`` on SQLite), and a few statements
 compare and merge it in the database: new ``TierChange`` rows where the tier differs, the
-merged ``Customer.tags`` where the derived tags differ, and an ``INSERT … ON CONFLICT DO
-UPDATE … WHERE`` that rewrites only the rows whose values changed — so a second run on the
+merged ``Customer.tags`` where the derived tags differ, an ``UPDATE … FROM`` that rewrites
+only the rows whose values changed and an ``INSERT`` of the new ones — so a second run on the
 same data writes nothing. The same SQL runs on SQLite (3.39+) and PostgreSQL; only the
 epoch/timestamp conversions and the bulk load differ.
 """
@@ -181,8 +181,9 @@ LOAD_COLUMNS = (
     ("derived_tags", "jsonb", "text"),
     ("first_s", "float8", "real"),
     ("last_s", "float8", "real"),
+    ("is_new", "boolean", "bool"),  # no score row yet: inserted, not updated
 )
-_PLAIN = [name for name, _pg, _lite in LOAD_COLUMNS if name not in {"first_s", "last_s"}]
+_PLAIN = [n for n, _pg, _lite in LOAD_COLUMNS if n not in {"first_s", "last_s", "is_new"}]
 
 
 def _create_table(name: str, columns: Iterable[tuple[str, str, str]]) -> None:
@@ -217,6 +218,12 @@ def _load(table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
                 chunk = []
         if chunk:
             cursor.executemany(sql, chunk)
+
+
+def scored_customer_ids() -> np.ndarray:
+    """The customers that already have a score row (sorted)."""
+    ids = _fetch(f"SELECT customer_id FROM {SCORE_TABLE}", [], 1)[:, 0].astype(np.int64)
+    return np.sort(ids)
 
 
 def load_scores(rows: Iterable[tuple]) -> None:
@@ -283,8 +290,9 @@ def merge_derived_tags(*, at: dt.datetime) -> int:
 def upsert_scores(*, at: dt.datetime) -> int:
     """Rewrite the scores whose values changed, insert the new ones; how many rows were
     written. The churn columns are never touched. An UPDATE … FROM (one hash join) plus an
-    INSERT of the missing rows is several times cheaper than ON CONFLICT, which probes the
-    unique index once per loaded row even when nothing changes."""
+    INSERT of the rows marked new is several times cheaper than ON CONFLICT, which probes the
+    unique index once per loaded row even when nothing changes; and the INSERT must not look
+    up the table it fills (NOT EXISTS on a table planned as empty rescans it per row)."""
     names = [name for name in _PLAIN if name != "customer_id"] + ["first_order_at", "last_order_at"]
     values = {name: f"l.{name}" for name in _PLAIN}
     values |= {"first_order_at": _timestamp("l.first_s"), "last_order_at": _timestamp("l.last_s")}
@@ -299,8 +307,7 @@ def upsert_scores(*, at: dt.datetime) -> int:
     insert = (
         f"INSERT INTO {SCORE_TABLE} ({', '.join(columns)}, computed_at, churn_reasons) "
         f"SELECT {', '.join(values[n] for n in columns)}, %s, {_json_empty()} "
-        f"FROM {LOAD_TABLE} l WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {SCORE_TABLE} s WHERE s.customer_id = l.customer_id)"
+        f"FROM {LOAD_TABLE} l WHERE l.is_new"
     )
     with connection.cursor() as cursor:
         cursor.execute(update, [db_time(at)])

@@ -34,7 +34,7 @@ from cxloop.core import settings_registry as registry
 from cxloop.core.audit import record_audit
 from cxloop.insights import clv as clv_model
 from cxloop.insights.rfm import STAGES, TIERS, RfmConfig, Tiers, assign_tiers
-from cxloop.retention import score_sql
+from cxloop.retention import clv_stable, score_sql
 from cxloop.retention.models import ScoringRun
 from cxloop.retention.score_sql import Histories
 from cxloop.retention.tags import DERIVED_TAGS, TagRules, derive_tag_masks
@@ -196,15 +196,35 @@ def _lifetime_values(h: Histories, now_s: float, result: Modelled) -> None:
         return
     idx, x, t_x, age = inputs.index, inputs.x, inputs.t_x, inputs.age
     result.p_alive[idx] = clv_model.p_alive(bgnbd, x, t_x, age)
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         expected = clv_model.expected_purchases(EXPECTED_DAYS / 7, bgnbd, x, t_x, age)
         values = _clv_values(inputs, bgnbd, gg, result) if gg is not None else None
+        _stable_where_not_finite(inputs, bgnbd, gg, expected, values)
     bad = ~np.isfinite(expected) | (~np.isfinite(values) if values is not None else False)
-    if bad.any():  # a fit at the edge of its parameter space can overflow: store nothing
+    if bad.any():  # neither form gave a number: store nothing for those
         result.notes.append({"code": "clv_not_finite", "params": {"customers": int(bad.sum())}})
     result.expected_90d[idx] = np.where(bad, np.nan, expected)
     if values is not None:
         result.clv_fen[idx] = np.where(bad, np.nan, np.rint(values))
+
+
+def _stable_where_not_finite(inputs: ClvInputs, bgnbd, gg, expected, values) -> None:
+    """Recompute, in place, the values that overflowed (``clv_stable`` says when and why)."""
+    x, t_x, age, m = inputs.x, inputs.t_x, inputs.age, inputs.m
+    bad = np.flatnonzero(~np.isfinite(expected))
+    if bad.size:
+        expected[bad] = clv_stable.expected_purchases(
+            EXPECTED_DAYS / 7, bgnbd, x[bad], t_x[bad], age[bad]
+        )
+    if values is None:
+        return
+    months, discount = clv_settings()
+    bad = np.flatnonzero(~np.isfinite(values))
+    for start in range(0, bad.size, CLV_CHUNK):
+        part = bad[start : start + CLV_CHUNK]
+        values[part] = clv_stable.lifetime_value(
+            bgnbd, gg, x[part], t_x[part], age[part], m[part], months, discount
+        )
 
 
 def _clv_values(inputs: ClvInputs, bgnbd, gg, result: Modelled) -> np.ndarray:
@@ -252,8 +272,9 @@ def _nullable(values: np.ndarray, cast) -> list:
     return [None if v != v else cast(v) for v in values.tolist()]  # v != v: NaN
 
 
-def score_rows(h: Histories, m: Modelled):
-    """One tuple per customer in ``score_sql.LOAD_COLUMNS`` order."""
+def score_rows(h: Histories, m: Modelled, scored_ids: np.ndarray):
+    """One tuple per customer in ``score_sql.LOAD_COLUMNS`` order; ``scored_ids``: the
+    customers that already have a score row."""
     scores = m.tiers.scores
     r, f, mo = (scores.recency.tolist(), scores.frequency.tolist(), scores.monetary.tolist())
     rfm = [f"{a}{b}{c}" for a, b, c in zip(r, f, mo, strict=True)]
@@ -275,6 +296,7 @@ def score_rows(h: Histories, m: Modelled):
         [tags[mask] for mask in m.tag_masks.tolist()],
         _nullable(h.first_s, float),
         _nullable(h.last_s, float),
+        (~np.isin(h.customer_id, scored_ids, assume_unique=True)).tolist(),
     ]  # fmt: skip
     return zip(*columns, strict=True)
 
@@ -285,7 +307,7 @@ def write(h: Histories, m: Modelled, *, run: ScoringRun, at: dt.datetime) -> dic
     try:
         with transaction.atomic():
             score_sql.prepare_write()
-            score_sql.load_scores(score_rows(h, m))
+            score_sql.load_scores(score_rows(h, m, score_sql.scored_customer_ids()))
             changed = score_sql.insert_tier_changes(at=run.as_of, run_id=run.pk)
             tagged = score_sql.merge_derived_tags(at=at)
             rewritten = score_sql.upsert_scores(at=at)

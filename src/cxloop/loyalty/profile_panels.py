@@ -6,16 +6,8 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 
 from cxloop.customers.profile_panels import register_panel
-from cxloop.loyalty import selectors
-
-try:  # levels and referrals arrive in their own modules; the points work without them
-    from cxloop.loyalty import levels
-except ImportError:  # pragma: no cover - only while the levels module is missing
-    levels = None
-try:
-    from cxloop.loyalty.referral_models import Referral
-except ImportError:  # pragma: no cover
-    Referral = None
+from cxloop.loyalty import levels, selectors
+from cxloop.loyalty.referral_models import Referral
 
 PAGE_SIZE = 10
 PAGE_PARAM = "points_page"
@@ -23,15 +15,11 @@ RECENT_REFERRALS = 5
 
 
 def _level(customer) -> dict:
-    if levels is None:
-        return {}
     progress = levels.progress_of(customer=customer)
     return {"level": progress.level, "progress": levels.describe_progress(progress)}
 
 
 def _referrals(customer) -> dict:
-    if Referral is None:
-        return {}
     made = Referral.objects.filter(inviter=customer).select_related("invitee")
     return {
         "referrals": list(made.order_by("-accepted_at", "-id")[:RECENT_REFERRALS]),

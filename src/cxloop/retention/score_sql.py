@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection
+from django.db import DataError, connection, transaction
 
 from cxloop.customers.models import Order
 from cxloop.retention.tags import merge_tags
@@ -324,7 +324,13 @@ def prepare_write() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCORING_LOCK_KEY])
             cursor.execute("SET LOCAL work_mem = '128MB'")
-            cursor.execute("SET LOCAL temp_buffers = '256MB'")  # before the first temp table
+            # Only possible before this connection's first temporary table; a worker that
+            # scored before keeps the buffers it had, which changes speed, not results.
+            try:
+                with transaction.atomic():
+                    cursor.execute("SET LOCAL temp_buffers = '256MB'")
+            except DataError:
+                pass
 
 
 SCORING_LOCK_KEY = 5_202_605  # any constant; only scoring runs take this advisory lock

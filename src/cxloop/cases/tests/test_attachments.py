@@ -70,7 +70,7 @@ def test_a_photo_is_stored_under_a_random_name_with_its_hash_and_an_event(
     assert row.uploaded_by == teammate
     path = media_root / row.file.name
     assert path.read_bytes() == content
-    assert row.file.name.startswith(f"case-attachments/0/{case.pk}/")
+    assert row.file.name.startswith(f"case-attachments/{case.pk // 1000}/{case.pk}/")
     assert "foto" not in row.file.name and row.file.name.endswith(".jpg")
     event = case.events.get(kind=ADDED)
     assert event.body == "foto.jpg (230 KB)"

@@ -13,11 +13,9 @@ survivor. A bad link is a friendly 404 page, never a 500.
 from __future__ import annotations
 
 import functools
-import hashlib
 
 from django import forms
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,13 +30,13 @@ from cxloop.cases.attachment_models import CaseAttachment
 from cxloop.cases.forms import AttachmentsField
 from cxloop.cases.models import Case, CaseEvent, Category, SlaRule
 from cxloop.cases.services import CaseError
+from cxloop.core import rate_limit
 from cxloop.core.public_language import language_links, normalise_language
 from cxloop.customers.models import Customer
 from cxloop.customers.validation import Invalid, parse_email, parse_phone
 
 RATE_LIMIT = 5  # cases per hour from one IP address, and for one phone number or email
 MESSAGE_LIMIT = 20  # messages per hour on one case
-RATE_WINDOW = 3600
 MAX_DESCRIPTION = 2000
 MAX_MESSAGE = 2000
 MAX_PUBLIC_EVENTS = 200
@@ -91,34 +89,10 @@ def public_page(view):
 
 
 def _key(kind: str, value: str) -> str:
-    digest = hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:32]
-    return f"cxloop:cases:public:{kind}:{digest}"
+    return rate_limit.key("cases:public", kind, value)
 
 
-def _limited(keys: list[str], limit: int) -> bool:
-    counts = cache.get_many(keys)
-    return any(int(counts.get(key) or 0) >= limit for key in keys)
-
-
-def _count(keys: list[str]) -> None:
-    for key in keys:
-        if not cache.add(key, 1, timeout=RATE_WINDOW):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=RATE_WINDOW)
-
-
-def _client_ip(request: HttpRequest) -> str:
-    """REMOTE_ADDR, unless the deployment says how many proxies of its own append to
-    X-Forwarded-For (``CXLOOP_TRUSTED_PROXY_COUNT``): entries left of those are the client's
-    to invent, so only the one the outermost trusted proxy saw is used."""
-    proxies = getattr(settings, "CXLOOP_TRUSTED_PROXY_COUNT", 0)
-    forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [p for p in forwarded if p]
-    if proxies and len(forwarded) >= proxies:
-        return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+_limited, _count, _client_ip = rate_limit.limited, rate_limit.count, rate_limit.client_ip
 
 
 # --- the feedback form ------------------------------------------------------------------------

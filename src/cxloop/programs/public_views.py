@@ -3,14 +3,13 @@ cases: CSRF, honeypot, per-IP and per-contact hourly limit, ``?lang=`` zh/en."""
 
 from __future__ import annotations
 
-import hashlib
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from cxloop.cases.public_views import _client_ip, _count, _limited, public_page
+from cxloop.cases.public_views import public_page
+from cxloop.core import rate_limit
 from cxloop.core.public_language import language_links
 from cxloop.customers.models import Customer
 from cxloop.programs import services
@@ -22,8 +21,7 @@ FIELD_OF = {"contact_phone": "phone", "contact_email": "email", "contact_name": 
 
 
 def _key(kind: str, value: str) -> str:
-    digest = hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:32]
-    return f"cxloop:programs:idea:{kind}:{digest}"
+    return rate_limit.key("programs:idea", kind, value)
 
 
 def _page(request, form, language, status=200, sent=False) -> HttpResponse:
@@ -55,16 +53,16 @@ def new_idea(request: HttpRequest, *, language: str) -> HttpResponse:
     if request.method != "POST":
         return _page(request, PublicIdeaForm(), language, sent=request.GET.get("sent") == "1")
     form = PublicIdeaForm(request.POST)
-    ip_key = _key("ip", _client_ip(request))
+    ip_key = _key("ip", rate_limit.client_ip(request))
     if request.POST.get("website"):  # a robot: nothing is created, and it counts
-        _count([ip_key])
+        rate_limit.count([ip_key])
         form.add_error(None, _("Your idea could not be sent. Please try again."))
         return _page(request, form, language, status=400)
     if not form.is_valid():
         return _page(request, form, language, status=400)
     contacts = [form.cleaned_data["phone"], form.cleaned_data["email"].lower()]
     keys = [ip_key, *(_key("contact", value) for value in contacts if value)]
-    if _limited(keys, RATE_LIMIT):
+    if rate_limit.limited(keys, RATE_LIMIT):
         form.add_error(
             None,
             _("We have received several ideas from you in the last hour. Please wait a while."),
@@ -78,5 +76,5 @@ def new_idea(request: HttpRequest, *, language: str) -> HttpResponse:
             for message in messages:
                 form.add_error(field if field in form.fields else None, message)
         return _page(request, form, language, status=400)
-    _count(keys)
+    rate_limit.count(keys)
     return redirect(f"{request.path}?sent=1")

@@ -12,6 +12,8 @@ from ninja.responses import NinjaJSONEncoder
 from cxloop.api.auth import API_AUTH
 from cxloop.api.errors import JsonParser, install_error_handlers
 from cxloop.api.routers import (
+    alerts,
+    case_clusters,
     case_metrics,
     cases,
     customers,
@@ -76,11 +78,13 @@ api.add_router("/orders", orders.router)
 api.add_router("/events", events.router)
 api.add_router("/surveys", surveys.router)
 api.add_router("/metrics", metrics.router)
-# Before the cases router: its /cases/{number} would otherwise take /cases/metrics.
+# Before the cases router: its /cases/{number} would otherwise take /cases/metrics|clusters.
 api.add_router("/cases/metrics", case_metrics.router)
+api.add_router("/cases/clusters", case_clusters.router)
 api.add_router("/cases", cases.router)
 api.add_router("/segments", segments.router)
 api.add_router("/referrals", referrals.router)
 api.add_router("/members", members.router)
 api.add_router("/points", points.router)
 api.add_router("/ideas", ideas.router)
+api.add_router("/alerts", alerts.router)

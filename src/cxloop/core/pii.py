@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 PII_PERMISSION = "customers.view_pii"
+# A mainland mobile number typed into free text (comments, descriptions, answers).
+MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
 def mask_phone(phone: str) -> str:
@@ -25,3 +29,8 @@ def mask_email(email: str) -> str:
 
 def can_see_pii(user) -> bool:
     return bool(user and user.is_authenticated and user.has_perm(PII_PERMISSION))
+
+
+def mask_phones_in_text(text: str) -> str:
+    """Free text with every mobile number in it masked as :func:`mask_phone` does."""
+    return MOBILE_IN_TEXT.sub(lambda match: mask_phone(match.group()), text) if text else text

@@ -136,6 +136,9 @@ class AdoptForm(NoteForm):
         self.fields["owner"].queryset = _staff()
 
 
+NEW_ACTION_SOURCES = (ImprovementAction.Source.MANUAL, ImprovementAction.Source.CLUSTER)
+
+
 class ActionForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
     description = forms.CharField(
@@ -153,6 +156,12 @@ class ActionForm(forms.Form):
     )
     status = forms.ChoiceField(
         label=gettext_lazy("Status"), choices=ImprovementAction.Status.choices
+    )
+    # Where a new action came from: typed in, or started from a low-score cluster's finding.
+    source_kind = forms.ChoiceField(
+        required=False,
+        widget=forms.HiddenInput,
+        choices=[(source, source) for source in NEW_ACTION_SOURCES],
     )
 
     def __init__(self, *args, **kwargs):

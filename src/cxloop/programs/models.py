@@ -118,6 +118,7 @@ class ImprovementAction(models.Model):
         IDEA = "idea", _("Idea")
         AUDIT_ITEM = "audit_item", _("Audit item")
         MANUAL = "manual", _("Manual")
+        CLUSTER = "cluster", _("Low-score cluster")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")

@@ -153,6 +153,9 @@ def action_list(request):
     )
 
 
+PREFILL_FIELDS = {"title": 200, "description": 2000, "store": 64, "source_kind": 16}
+
+
 def _action_initial(action: ImprovementAction) -> dict:
     return {name: getattr(action, name) for name in services.ACTION_FIELDS}
 
@@ -167,7 +170,7 @@ def action_edit(request, pk: int | None = None):
         require(request.user, "programs.view_improvementaction")
         if request.method == "POST":
             require(request.user, "programs.change_improvementaction")
-    initial = _action_initial(action) if action else None
+    initial = _action_initial(action) if action else _prefill(request.GET)
     form = ActionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -187,8 +190,16 @@ def action_edit(request, pk: int | None = None):
     )
 
 
+def _prefill(query) -> dict:
+    """A new action started elsewhere (a low-score cluster's finding) arrives filled in."""
+    prefill = {name: query.get(name, "")[:limit] for name, limit in PREFILL_FIELDS.items()}
+    return {name: value for name, value in prefill.items() if value}
+
+
 def _save_action(action, actor, data: dict) -> ImprovementAction:
     if action is None:
         data = {k: v for k, v in data.items() if k != "status"}
+        data["source_kind"] = data.get("source_kind") or ImprovementAction.Source.MANUAL
         return services.create_action(actor=actor, **data)
+    data = {k: v for k, v in data.items() if k != "source_kind"}
     return services.update_action(action=action, actor=actor, changes=data)

@@ -1,4 +1,5 @@
-"""Console pages: KANO results and key drivers (importance–performance) of a survey.
+"""Console pages: KANO results, key drivers (importance–performance) and low-score clusters of
+a survey.
 
 Both read through ``surveys.analysis``; a bad filter or choice re-renders the page with the
 message next to its field (status 400), never a server error.
@@ -13,8 +14,9 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from cxloop.core.pii import can_see_pii
 from cxloop.core.roles import require
-from cxloop.surveys import analysis, analysis_charts
+from cxloop.surveys import analysis, analysis_charts, clusters
 from cxloop.surveys.models import Survey
 
 PERMISSION = "surveys.view_results"
@@ -66,6 +68,15 @@ class DriverChoices(AnalysisFilters):
             choices=[(item.key, item.label) for item in items],
             widget=forms.CheckboxSelectMultiple,
         )
+
+
+class ClusterChoices(AnalysisFilters):
+    by = forms.ChoiceField(
+        label=_("Break down by"), required=False, choices=list(clusters.SURVEY_DIMENSIONS.items())
+    )
+    low = forms.ChoiceField(
+        label=_("Low scores are"), required=False, choices=list(clusters.SURVEY_LOW_RULES.items())
+    )
 
 
 def _survey_for(request, survey_id: int) -> Survey:
@@ -132,3 +143,39 @@ def _add_errors(form: forms.Form, errors: dict) -> bool:
         for message in messages:
             form.add_error(name if name in form.fields else None, message)
     return False
+
+
+@login_required
+@require_GET
+def clusters_page(request, survey_id: int):
+    """Which aspects and words detractors name more than everyone, overall and by place."""
+    survey = _survey_for(request, survey_id)
+    form = ClusterChoices(request.GET, survey=survey)
+    valid, report = form.is_valid(), None
+    if valid:
+        data = form.cleaned_data
+        low = data.get("low") or clusters.default_low_rule(survey)
+        try:
+            report = clusters.survey_clusters(
+                survey=survey, filters=form.filters(), by=data.get("by") or "region", low=low,
+                show_pii=can_see_pii(request.user),
+                show_text=request.user.has_perm("surveys.view_response"),
+            )  # fmt: skip
+        except analysis.AnalysisInputError as error:
+            valid = _add_errors(form, error.errors)
+        form.data = form.data.copy()
+        form.data["low"] = low
+    context = {"survey": survey, "form": form, "report": report, **_cluster_labels(form, report)}
+    if report and request.user.has_perm("programs.add_improvementaction"):
+        clusters.attach_action_links(report, by_label=context["by_label"], source=survey.title)
+    return _page(request, "surveys/analysis/clusters.html", context, valid=valid)
+
+
+def _cluster_labels(form: ClusterChoices, report) -> dict:
+    if report is None:
+        return {}
+    low = form.data.get("low", "")
+    return {
+        "by_label": str(clusters.SURVEY_DIMENSIONS[report.by]),
+        "low_label": str(clusters.SURVEY_LOW_RULES.get(low, low)),
+    }

@@ -9,14 +9,13 @@ mobile numbers typed into open answers, are masked unless the reader may see per
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from typing import IO, Any
 
 from django.utils import timezone
 
 from cxloop.core.audit import record_audit
-from cxloop.core.pii import can_see_pii, mask_email, mask_phone
+from cxloop.core.pii import can_see_pii, mask_email, mask_phone, mask_phones_in_text
 from cxloop.customers.exporting import csv_chunks, download_response, write_xlsx
 from cxloop.surveys.models import Response, Survey
 
@@ -32,7 +31,6 @@ _FIELDS = [
     "customer__email", "channel", "region", "store", "age_band", "segment", "duration_seconds",
     "nps", "csat", "ces", "csi", "excluded", "flags", "answers",
 ]  # fmt: skip
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
 def answer_columns(survey: Survey) -> list[tuple[str, str, str | None]]:
@@ -64,7 +62,7 @@ def _cell(answer: Any, sub: str | None, show_pii: bool) -> Any:
     if isinstance(answer, list):
         answer = "; ".join(str(item) for item in answer)
     if isinstance(answer, str) and not show_pii:
-        answer = MOBILE.sub(lambda m: mask_phone(m.group()), answer)
+        answer = mask_phones_in_text(answer)
     return "" if answer is None else answer
 
 

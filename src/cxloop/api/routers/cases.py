@@ -50,10 +50,9 @@ from cxloop.cases.attachment_views import file_response
 from cxloop.cases.models import Case, CaseEvent, Category, Channel, Department, Severity, Tier
 from cxloop.cases.queues import text_filtered
 from cxloop.cases.services import CaseError
-from cxloop.core.pii import can_see_pii, mask_email, mask_phone
+from cxloop.core.pii import can_see_pii, mask_email, mask_phone, mask_phones_in_text
 from cxloop.core.roles import require
 from cxloop.customers.models import Customer
-from cxloop.surveys.exporting import MOBILE
 
 router = Router(tags=["cases"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
@@ -80,7 +79,7 @@ def _case_or_404(user, number: str) -> Case:
 
 def _masked_text(text: str, pii: bool) -> str:
     """Mobile numbers typed into free text are masked too, as in the survey answers."""
-    return text if pii or not text else MOBILE.sub(lambda m: mask_phone(m.group()), text)
+    return text if pii else mask_phones_in_text(text)
 
 
 def _number(case: Case | None) -> str | None:

@@ -11,6 +11,7 @@ from ninja import Body, Field, Query, Router, Schema, Status
 from pydantic import WithJsonSchema
 
 from cxloop.api import queries
+from cxloop.api.cluster_schemas import ClusterReportOut, report_out
 from cxloop.api.errors import InvalidInput, PayloadTooLarge
 from cxloop.api.schemas import (
     PAGE_SIZE_DEFAULT,
@@ -19,10 +20,10 @@ from cxloop.api.schemas import (
     InputSchema,
     ValidationErrorOut,
 )
-from cxloop.core.pii import can_see_pii, mask_phone
+from cxloop.core.pii import can_see_pii, mask_phones_in_text
 from cxloop.core.roles import require
 from cxloop.customers.models import Customer
-from cxloop.surveys import analysis, exporting, interchange, invitations, services
+from cxloop.surveys import analysis, clusters, exporting, interchange, invitations, services
 from cxloop.surveys.definition import DefinitionError
 from cxloop.surveys.models import Invitation, Response, Survey
 
@@ -298,7 +299,7 @@ def _response_out(response: Response, *, pii: bool) -> dict:
 def _masked(value: Any) -> Any:
     """Mobile numbers typed into answers, masked as in the CSV export."""
     if isinstance(value, str):
-        return exporting.MOBILE.sub(lambda match: mask_phone(match.group()), value)
+        return mask_phones_in_text(value)
     if isinstance(value, list):
         return [_masked(item) for item in value]
     if isinstance(value, dict):
@@ -335,7 +336,7 @@ def export_responses(request: HttpRequest, key: str, filters: Query[ExportFilter
     return exporting.export_response(survey=survey, fmt=filters.format, user=request.auth)
 
 
-# --- analysis: KANO and key drivers -------------------------------------------------------
+# --- analysis: KANO, key drivers and low-score clusters ---------------------------------------
 
 
 class AnalysisFilters(Schema):
@@ -456,3 +457,29 @@ def survey_drivers(request: HttpRequest, key: str, filters: Query[DriverFilters]
         "dimensions": [item.key for item in report.dimensions],
         "message": str(report.message) or None,
     }
+
+
+class ClusterFilters(AnalysisFilters):
+    by: Literal["region", "store", "channel", "segment"] = "region"
+    low: Literal["nps", "csat", "negative"] | None = Field(
+        None,
+        description="nps: detractors 0-6; csat: 1-2 of 5; negative: negative comments. "
+        "Default: nps when the survey has NPS answers, else csat, else negative.",
+    )
+
+
+@router.get(
+    "/{key}/clusters",
+    response={200: ClusterReportOut, **ERRORS},
+    summary="Aspects and words over-represented among low scores, overall and by place",
+)
+def survey_clusters(request: HttpRequest, key: str, filters: Query[ClusterFilters]):
+    require(request.auth, "surveys.view_results")
+    survey = _survey_or_404(key)
+    low = filters.low or clusters.default_low_rule(survey)
+    report = clusters.survey_clusters(
+        survey=survey, filters=_analysis_filters(filters), by=filters.by, low=low,
+        show_pii=can_see_pii(request.auth),
+        show_text=request.auth.has_perm("surveys.view_response"),
+    )  # fmt: skip
+    return report_out(report, low=low)

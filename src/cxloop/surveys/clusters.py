@@ -1,0 +1,330 @@
+"""Low-score clusters of a set of texts (survey comments here, case descriptions in
+``cases.clusters``): which aspects and words low scorers name more than everyone, by place.
+
+The method is :mod:`cxloop.insights.clusters`. The counts come from the database:
+
+* **aspects** (stored on each row by the text worker) are counted by SQL: one grouped query for
+  the places and one for the whole set, a conditional count per aspect;
+* **words** need the texts, so they are counted over bounded samples: every k-th text of the
+  set for the base rate (``BASE_SAMPLE``), the newest ``LOW_SAMPLE`` low texts of the set and of
+  each place shown. The report says when a sample was taken.
+
+Examples are the newest low texts of the place naming the term, PII masked for roles without
+the right. A report covers the ``MAX_PLACES`` places with most low texts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Mod
+from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from cxloop.core.pii import mask_phones_in_text
+from cxloop.insights import clusters
+from cxloop.surveys import analysis
+from cxloop.surveys.models import Survey
+from cxloop.surveys.text import aspect_labels, band_q, comment_of, open_text_keys
+
+BASE_SAMPLE = 2000  # texts whose words give the base rates
+LOW_SAMPLE = 400  # newest low texts per place (and of the whole set) for the words
+MAX_PLACES = 12  # places shown, by low texts
+MAX_WORD_PLACES = 8  # of them, the places whose words are counted (jieba is the slow part)
+PLACE_COLUMNS = ("region", "store")  # their values' words say where, not what: left out
+EXAMPLES = 3
+TERMS_PER_PLACE = 5  # aspects and as many words per place
+OVERALL = ""  # the place label of the whole set
+
+SURVEY_DIMENSIONS = {
+    "region": _("Region"),
+    "store": _("Store"),
+    "channel": _("Channel"),
+    "segment": _("Segment"),
+}
+SURVEY_LOW_RULES = {
+    "nps": _("Detractors (NPS 0–6)"),
+    "csat": _("Dissatisfied (CSAT 1–2 of 5)"),
+    "negative": _("Negative comments"),
+}
+
+
+@dataclass(frozen=True)
+class TextSet:
+    """What the engine needs to know about one kind of text row."""
+
+    rows: QuerySet  # rows that have a text, already filtered and permission-scoped
+    low: Q  # the low-score rows
+    aspect_field: str  # JSON list of aspect keys
+    text_fields: tuple[str, ...]  # fetched to build the text
+    text_of: Callable[[dict], str]
+    show_text: bool = True  # False: aggregates only, no examples
+    show_pii: bool = False
+
+
+@dataclass
+class Row:
+    """One finding, ready to show."""
+
+    kind: str  # "aspect" or "word"
+    term: str
+    label: str
+    lift: float
+    share: float
+    base_rate: float
+    low_hits: int
+    low_texts: int
+    q_value: float
+    examples: list[str] = field(default_factory=list)
+    action_query: str = ""  # the prefilled "new improvement action" query string
+
+
+@dataclass
+class PlaceBlock:
+    place: str
+    texts: int
+    low_texts: int
+    rows: list[Row]
+    label: str = ""  # how the place reads (a channel's name for its code); the place itself
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.place
+
+
+@dataclass
+class ClusterReport:
+    by: str
+    texts: int
+    low_texts: int
+    overall: list[Row]
+    places: list[PlaceBlock]
+    words_sampled: bool  # the words come from samples, not from every text
+
+    @property
+    def low_share(self) -> float | None:
+        return self.low_texts / self.texts if self.texts else None
+
+
+def build_report(text_set: TextSet, *, by: str) -> ClusterReport:
+    """The report of ``text_set`` broken down by the ``by`` column."""
+    keys = list(aspect_labels())
+    base, places = _aspect_tallies(text_set, by, keys)
+    shown = sorted((p for p in places if p), key=lambda p: (-places[p].low_texts, p))
+    shown = shown[:MAX_PLACES]
+    judged = {OVERALL: _overall_low(base), **{p: places[p] for p in shown}}
+    aspect_rows = _rows("aspect", clusters.over_represented(judged, base), aspect_labels())
+    word_rows, sampled = _word_rows(text_set, by, shown, base.texts)
+    blocks = []
+    for place in [OVERALL, *shown]:
+        rows = _top(aspect_rows.get(place, [])) + _top(word_rows.get(place, []))
+        tally = judged[place]
+        blocks.append(PlaceBlock(place, tally.texts, tally.low_texts, rows))
+    _add_aspect_examples(text_set, by, blocks)
+    overall = blocks.pop(0)
+    return ClusterReport(by, base.texts, base.low_texts, overall.rows, blocks, sampled)
+
+
+def _top(rows: list[Row]) -> list[Row]:
+    return rows[:TERMS_PER_PLACE]
+
+
+def _overall_low(base: clusters.Tally) -> clusters.Tally:
+    return clusters.Tally(texts=base.texts, low_texts=base.low_texts, low_hits=base.low_hits)
+
+
+def _aspect_q(text_set: TextSet, key: str) -> Q:
+    # JSON containment is not on SQLite; the key's quoted form is unambiguous in the list.
+    return Q(**{f"{text_set.aspect_field}__icontains": f'"{key}"'})
+
+
+def _aspect_tallies(text_set: TextSet, by: str, keys: list[str]):
+    low = text_set.low
+    counts = {"n": Count("pk"), "low": Count("pk", filter=low)}
+    for i, key in enumerate(keys):
+        counts[f"low_{i}"] = Count("pk", filter=low & _aspect_q(text_set, key))
+    everyone = {
+        f"all_{i}": Count("pk", filter=_aspect_q(text_set, key)) for i, key in enumerate(keys)
+    }
+    total = text_set.rows.order_by().aggregate(**counts, **everyone)
+    base = _tally(total, keys, with_hits=True)
+    grouped = text_set.rows.order_by().values(by).annotate(**counts)
+    places = {str(row[by] or ""): _tally(row, keys) for row in grouped}
+    return base, places
+
+
+def _tally(row: dict, keys: list[str], *, with_hits: bool = False) -> clusters.Tally:
+    low_hits = {key: row[f"low_{i}"] for i, key in enumerate(keys) if row[f"low_{i}"]}
+    hits = {key: row[f"all_{i}"] for i, key in enumerate(keys)} if with_hits else {}
+    return clusters.Tally(texts=row["n"], low_texts=row["low"], low_hits=low_hits, hits=hits)
+
+
+def _rows(kind: str, findings: list[clusters.Finding], labels: dict) -> dict[str, list[Row]]:
+    by_place: dict[str, list[Row]] = {}
+    for f in findings:
+        row = Row(kind, f.term, str(labels.get(f.term, f.term)), f.lift, f.share, f.base_rate,
+                  f.low_hits, f.low_texts, f.q_value)  # fmt: skip
+        by_place.setdefault(f.place, []).append(row)
+    return by_place
+
+
+# --- words ------------------------------------------------------------------------------------
+
+
+def _word_rows(text_set: TextSet, by: str, shown: list[str], total: int):
+    """Word findings per place from the samples; whether any sample left texts out."""
+    if not total:
+        return {}, False
+    step = max(1, math.ceil(total / BASE_SAMPLE))
+    base_rows = text_set.rows.order_by().annotate(_bucket=Mod("pk", step)).filter(_bucket=0)
+    base_texts = [text_set.text_of(row) for row in base_rows.values(*text_set.text_fields)]
+    exclude = _place_words(text_set)
+    base = clusters.word_tally(base_texts, [False] * len(base_texts), exclude=exclude)
+    judged, texts_by_place, sampled = {}, {}, step > 1
+    for place in [OVERALL, *shown[:MAX_WORD_PLACES]]:
+        low_rows = text_set.rows.filter(text_set.low)
+        if place != OVERALL:
+            low_rows = low_rows.filter(**{by: place})
+        fetched = list(low_rows.order_by("-pk").values(*text_set.text_fields)[: LOW_SAMPLE + 1])
+        sampled = sampled or len(fetched) > LOW_SAMPLE
+        texts = [text_set.text_of(row) for row in fetched[:LOW_SAMPLE]]
+        judged[place] = clusters.word_tally(texts, [True] * len(texts), exclude=exclude)
+        texts_by_place[place] = texts
+    rows = _rows("word", clusters.over_represented(judged, base), {})
+    if text_set.show_text:
+        for place, place_rows in rows.items():
+            for row in _top(place_rows):
+                row.examples = _word_examples(texts_by_place[place], row.term, text_set)
+    return rows, sampled
+
+
+def _place_words(text_set: TextSet) -> frozenset[str]:
+    names: set[str] = set()
+    for column in PLACE_COLUMNS:
+        names.update(text_set.rows.order_by().values_list(column, flat=True).distinct())
+    return frozenset(word for name in names if name for word in clusters.words(name))
+
+
+def _word_examples(texts: list[str], term: str, text_set: TextSet) -> list[str]:
+    found = [text for text in texts if term in clusters.words(text)][:EXAMPLES]
+    return [_shown(text, text_set) for text in found]
+
+
+def _shown(text: str, text_set: TextSet) -> str:
+    return text if text_set.show_pii else mask_phones_in_text(text)
+
+
+def _add_aspect_examples(text_set: TextSet, by: str, blocks: list[PlaceBlock]) -> None:
+    if not text_set.show_text:
+        return
+    for block in blocks:
+        for row in block.rows:
+            if row.kind != "aspect":
+                continue
+            rows = text_set.rows.filter(text_set.low & _aspect_q(text_set, row.term))
+            if block.place != OVERALL:
+                rows = rows.filter(**{by: block.place})
+            found = rows.order_by("-pk").values(*text_set.text_fields)[:EXAMPLES]
+            row.examples = [_shown(text_set.text_of(item), text_set) for item in found]
+
+
+# --- problem -> cause -> action -------------------------------------------------------------
+
+
+def attach_action_links(report: ClusterReport, *, by_label: str, source: str) -> None:
+    """Give every finding the query string of a prefilled new improvement action."""
+    whole = PlaceBlock("", report.texts, report.low_texts, report.overall)
+    for block in [whole, *report.places]:
+        store = block.place if report.by == "store" else ""
+        for row in block.rows:
+            row.action_query = _action_query(
+                row, block, by_label=by_label, source=source, store=store
+            )
+
+
+def _action_query(row: Row, block: PlaceBlock, *, by_label: str, source: str, store: str) -> str:
+    where = f"{by_label} {block.label}" if block.place else gettext("the whole set")
+    values = {"place": where, "term": row.label, "lift": f"{row.lift:.1f}"}
+    title = gettext("%(place)s: %(term)s, %(lift)s× the base rate") % values
+    facts = {
+        "source": source, "place": where, "term": row.label, "hits": row.low_hits,
+        "low": row.low_texts, "share": f"{row.share:.0%}", "base": f"{row.base_rate:.0%}",
+    }  # fmt: skip
+    evidence = gettext(
+        "Low-score cluster in %(source)s, %(place)s: %(hits)d of %(low)d low-score texts "
+        "(%(share)s) name “%(term)s”, against %(base)s of all texts."
+    )
+    lines = [evidence % facts, *(f"- {example[:200]}" for example in row.examples)]
+    query = {"title": title[:200], "description": "\n".join(lines)[:2000], "source_kind": "cluster"}
+    if store:
+        query["store"] = store[:64]
+    return urlencode(query)
+
+
+# --- survey responses -------------------------------------------------------------------------
+
+
+def default_low_rule(survey: Survey) -> str:
+    """NPS detractors when the survey has NPS answers, else low CSAT, else negative comments."""
+    answered = analysis.responses(survey=survey)
+    if answered.filter(nps__isnull=False).exists():
+        return "nps"
+    return "csat" if answered.filter(csat__isnull=False).exists() else "negative"
+
+
+def _survey_low_q(rule: str) -> Q:
+    if rule == "nps":
+        return Q(nps__lte=6)
+    if rule == "csat":
+        return Q(csat__lte=2)
+    if rule == "negative":
+        return band_q("comment_sentiment", "negative")
+    raise ValueError(f"unknown low-score rule {rule!r}")
+
+
+def survey_text_set(
+    *, survey: Survey, filters: analysis.Filters, low: str, show_pii: bool, show_text: bool
+) -> TextSet:
+    """The commented, analysed responses of ``survey`` the filters keep."""
+    rows = analysis.responses(survey=survey, filters=filters).filter(
+        comment_sentiment__isnull=False
+    )
+    keys_by_version: dict[int, list[str]] = {}
+
+    def text_of(row: dict) -> str:
+        version_id = row["version_id"]
+        if version_id not in keys_by_version:
+            definition = survey.versions.get(pk=version_id).definition
+            keys_by_version[version_id] = open_text_keys(definition)
+        return comment_of(row["answers"] or {}, keys_by_version[version_id])
+
+    return TextSet(
+        rows=rows,
+        low=_survey_low_q(low),
+        aspect_field="comment_aspects",
+        text_fields=("version_id", "answers"),
+        text_of=text_of,
+        show_text=show_text,
+        show_pii=show_pii,
+    )
+
+
+def survey_clusters(
+    *,
+    survey: Survey,
+    filters: analysis.Filters,
+    by: str,
+    low: str,
+    show_pii: bool = False,
+    show_text: bool = True,
+) -> ClusterReport:
+    """The low-score clusters of ``survey``'s commented responses, broken down by ``by``."""
+    if by not in SURVEY_DIMENSIONS:
+        raise ValueError(f"unknown dimension {by!r}")
+    text_set = survey_text_set(
+        survey=survey, filters=filters, low=low, show_pii=show_pii, show_text=show_text
+    )
+    return build_report(text_set, by=by)

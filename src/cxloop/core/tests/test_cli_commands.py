@@ -41,7 +41,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_for(url: str, process: subprocess.Popen, seconds: float = 150) -> int:
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 300) -> int:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -51,7 +51,7 @@ class ClusterFilters(forms.Form):
         end = data.get("end")
         return {
             "by": data.get("by") or "region",
-            "low": data.get("low") or "negative",
+            "low": data.get("low") or "reopened",
             "start": _moment(data["start"]) if data.get("start") else None,
             "end": _moment(end + dt.timedelta(days=1)) if end else None,  # the To day included
             "category_id": data["category"].pk if data.get("category") else None,

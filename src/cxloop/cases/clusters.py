@@ -27,9 +27,9 @@ CASE_DIMENSIONS = {
     "tier": _("Customer tier"),
 }
 PLACE_CHOICES = {"channel": Channel.choices, "tier": Tier.choices}
-CASE_LOW_RULES = {
-    "negative": _("Negative description"),
+CASE_LOW_RULES = {  # the first is the default: most complaints read negative anyway
     "reopened": _("Reopened (not solved the first time)"),
+    "negative": _("Negative description"),
     "major": _("Major complaints"),
 }
 

@@ -21,8 +21,9 @@ router = Router(tags=["cases"])
 
 class CaseClusterFilters(Schema):
     by: Literal["region", "store", "channel", "tier"] = "region"
-    low: Literal["negative", "reopened", "major"] = Field(
-        "negative", description="negative description, reopened, or major complaints."
+    low: Literal["reopened", "negative", "major"] = Field(
+        "reopened",
+        description="reopened (not solved the first time), negative description, or major.",
     )
     from_: dt.date | None = Field(None, alias="from", description="First day of creation.")
     to: dt.date | None = Field(None, description="Last day (inclusive), Asia/Shanghai.")

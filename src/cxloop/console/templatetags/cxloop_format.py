@@ -1,4 +1,4 @@
-"""Template filters for numbers people read: money in fen, percentages.
+"""Template filters for values people read: money in fen, percentages, aspect names.
 
 Usage: ``{% load cxloop_format %}`` then ``{{ order.amount_fen|fen }}`` → ¥128.50.
 """
@@ -26,3 +26,12 @@ def percent(value, digits: int = 1) -> str:
     if value is None:
         return ""
     return f"{float(value) * 100:.{int(digits)}f} %"
+
+
+@register.filter
+def aspect_names(keys) -> list[str]:
+    """Aspect keys (``["logistics", …]``) → their labels in the reader's language."""
+    from cxloop.surveys.text import aspect_labels
+
+    labels = aspect_labels()
+    return [str(labels.get(key, key)) for key in keys or []]

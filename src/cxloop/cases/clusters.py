@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from cxloop.cases.models import Case, Channel, Tier
 from cxloop.cases.selectors import metric_scope
 from cxloop.core.pii import can_see_pii
-from cxloop.surveys.clusters import ClusterReport, TextSet, build_report
+from cxloop.surveys.clusters import ClusterReport, TextSet, cached_report
 from cxloop.surveys.text import band_q
 
 CASE_DIMENSIONS = {
@@ -71,6 +71,8 @@ def case_text_set(
         text_of=_text_of,
         show_text=user.has_perm("cases.view_case"),
         show_pii=can_see_pii(user),
+        # The set depends on who asks (a handler counts only their departments).
+        cache_key=f"cases:{user.pk}:{low}:{start}:{end}:{category_id}:{channel}",
     )
 
 
@@ -78,7 +80,7 @@ def case_clusters(*, user, by: str, low: str, **filters) -> ClusterReport:
     """The low-score clusters of the cases ``user`` may count, broken down by ``by``."""
     if by not in CASE_DIMENSIONS:
         raise ValueError(f"unknown dimension {by!r}")
-    report = build_report(case_text_set(user=user, low=low, **filters), by=by)
+    report = cached_report(case_text_set(user=user, low=low, **filters), by=by)
     labels = dict(PLACE_CHOICES.get(by, []))
     for block in report.places:
         block.label = str(labels.get(block.place, block.place))

@@ -14,6 +14,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("understand/", views.understand, name="understand"),
     path("loop/<slug:section>/", views.section, name="section"),
     path("static-lib/plotly.min.js", views.plotly_js, name="plotly_js"),
     path("", views.home, name="home"),

@@ -19,6 +19,7 @@ from plotly.offline import get_plotlyjs
 
 from cxloop.console import charts
 from cxloop.console.selectors import home_data
+from cxloop.console.understand import summary as understand_summary
 from cxloop.core.roles import require
 
 
@@ -92,6 +93,18 @@ SECTIONS = {
         ),
     ),
 }
+
+
+@login_required
+def understand(request):
+    """The insight summary: problem, place, since when, what to fix, did it work, actions."""
+    require(request.user, "core.view_dashboard")
+    survey_id = request.GET.get("survey", "")
+    data = understand_summary(
+        user=request.user, survey_id=int(survey_id) if survey_id.isdigit() else None
+    )
+    context = {"summary": data, "nav_active": "understand"}
+    return render(request, "console/understand.html", context)
 
 
 @login_required

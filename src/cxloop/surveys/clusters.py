@@ -15,14 +15,16 @@ the right. A report covers the ``MAX_PLACES`` places with most low texts.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Mod
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from cxloop.core.pii import mask_phones_in_text
@@ -39,6 +41,7 @@ PLACE_COLUMNS = ("region", "store")  # their values' words say where, not what: 
 EXAMPLES = 3
 TERMS_PER_PLACE = 5  # aspects and as many words per place
 OVERALL = ""  # the place label of the whole set
+CACHE_SECONDS = 600
 
 SURVEY_DIMENSIONS = {
     "region": _("Region"),
@@ -64,6 +67,7 @@ class TextSet:
     text_of: Callable[[dict], str]
     show_text: bool = True  # False: aggregates only, no examples
     show_pii: bool = False
+    cache_key: str = ""  # what the set is (kind, id, filters, rule): "" = never cached
 
 
 @dataclass
@@ -107,6 +111,25 @@ class ClusterReport:
     @property
     def low_share(self) -> float | None:
         return self.low_texts / self.texts if self.texts else None
+
+
+def cached_report(text_set: TextSet, *, by: str) -> ClusterReport:
+    """:func:`build_report`, kept ``CACHE_SECONDS`` while the set has the same rows.
+
+    The key holds the set's description, the reader's rights and language, and the count and
+    newest id of its rows (one cheap aggregate), so a new or re-analysed text is seen at once
+    and an edit to an old one within ``CACHE_SECONDS``."""
+    if not text_set.cache_key:
+        return build_report(text_set, by=by)
+    state = text_set.rows.order_by().aggregate(n=Count("pk"), last=Max("pk"))
+    parts = (text_set.cache_key, by, text_set.show_text, text_set.show_pii, get_language(),
+             state["n"], state["last"])  # fmt: skip
+    key = "clusters:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    report = cache.get(key)
+    if report is None:
+        report = build_report(text_set, by=by)
+        cache.set(key, report, CACHE_SECONDS)
+    return report
 
 
 def build_report(text_set: TextSet, *, by: str) -> ClusterReport:
@@ -309,6 +332,7 @@ def survey_text_set(
         text_of=text_of,
         show_text=show_text,
         show_pii=show_pii,
+        cache_key=f"survey:{survey.pk}:{low}:{filters!r}",
     )
 
 
@@ -327,4 +351,4 @@ def survey_clusters(
     text_set = survey_text_set(
         survey=survey, filters=filters, low=low, show_pii=show_pii, show_text=show_text
     )
-    return build_report(text_set, by=by)
+    return cached_report(text_set, by=by)

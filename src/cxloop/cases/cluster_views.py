@@ -16,7 +16,7 @@ from cxloop.cases import clusters
 from cxloop.cases.metrics_views import FIRST_DAY, LAST_DAY, _moment
 from cxloop.cases.models import Category, Channel
 from cxloop.core.roles import require
-from cxloop.surveys.clusters import attach_action_links
+from cxloop.surveys.clusters import EXPORT_FORMATS, attach_action_links, export_response
 
 PERMISSION = "cases.view_case_metrics"
 
@@ -72,6 +72,10 @@ def clusters_page(request):
             "by_label": str(clusters.CASE_DIMENSIONS[query["by"]]),
             "low_label": str(clusters.CASE_LOW_RULES[query["low"]]),
         }
+        fmt = request.GET.get("format", "")
+        if fmt in EXPORT_FORMATS:
+            name = f"case-clusters-{query['by']}.{fmt}"
+            return export_response(report, by_label=labels["by_label"], fmt=fmt, file_name=name)
         if request.user.has_perm("programs.add_improvementaction"):
             attach_action_links(report, by_label=labels["by_label"], source=str(_("cases")))
     context = {"form": form, "report": report, "nav_active": "cases_metrics", **labels}

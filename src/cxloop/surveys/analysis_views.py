@@ -166,6 +166,12 @@ def clusters_page(request, survey_id: int):
         form.data = form.data.copy()
         form.data["low"] = low
     context = {"survey": survey, "form": form, "report": report, **_cluster_labels(form, report)}
+    fmt = request.GET.get("format", "")
+    if report and fmt in clusters.EXPORT_FORMATS:
+        name = f"clusters-{survey.key}-{report.by}.{fmt}"
+        return clusters.export_response(
+            report, by_label=context["by_label"], fmt=fmt, file_name=name
+        )
     if report and request.user.has_perm("programs.add_improvementaction"):
         clusters.attach_action_links(report, by_label=context["by_label"], source=survey.title)
     return _page(request, "surveys/analysis/clusters.html", context, valid=valid)

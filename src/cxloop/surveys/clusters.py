@@ -287,6 +287,38 @@ def _action_query(row: Row, block: PlaceBlock, *, by_label: str, source: str, st
     return urlencode(query)
 
 
+# --- export -----------------------------------------------------------------------------------
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def export_response(report: ClusterReport, *, by_label: str, fmt: str, file_name: str):
+    """The findings as a CSV/XLSX download, one line per finding, the whole set first."""
+    from cxloop.customers.exporting import download_response
+
+    headers = [by_label, gettext("Kind"), gettext("Term"), gettext("Lift"), gettext("Share"),
+               gettext("Base rate"), gettext("Low-score texts naming it"),
+               gettext("Low-score texts"), gettext("q-value"), gettext("Example")]  # fmt: skip
+    whole = PlaceBlock("", report.texts, report.low_texts, report.overall, gettext("All"))
+    rows = [
+        [
+            block.label,
+            row.kind,
+            row.label,
+            round(row.lift, 3),
+            round(row.share, 4),
+            round(row.base_rate, 4),
+            row.low_hits,
+            row.low_texts,
+            float(f"{row.q_value:.3g}"),
+            row.examples[0] if row.examples else "",
+        ]  # fmt: skip
+        for block in [whole, *report.places]
+        for row in block.rows
+    ]
+    return download_response(headers, rows, fmt=fmt, file_name=file_name)
+
+
 # --- survey responses -------------------------------------------------------------------------
 
 

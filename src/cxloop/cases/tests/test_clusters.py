@@ -91,3 +91,10 @@ def test_api(owner, outsider, cases):
     assert api.get("/cases/clusters", {"by": "moon"}).status_code == 422
     assert api.get("/cases/clusters", {"from": "2026-02-01", "to": "2026-01-01"}).status_code == 422
     assert ApiClient(make_token(outsider)).get("/cases/clusters").status_code == 403
+
+
+def test_page_export(owner_client, cases):
+    csv = owner_client.get(_url(), {"by": "region", "format": "csv"})
+    lines = b"".join(csv.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Region,Kind,Term,Lift")
+    assert any(line.startswith("华东,aspect,Logistics,") for line in lines)

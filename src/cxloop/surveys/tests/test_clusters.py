@@ -195,3 +195,15 @@ def test_api_bad_input(owner, survey):
         f"/surveys/{survey.key}/clusters", {"from": "2026-02-01", "to": "2026-01-01"}
     )
     assert backwards.status_code == 422 and "to" in str(backwards.json())
+
+
+def test_export_csv_and_xlsx(analyst_client, survey):
+    csv = analyst_client.get(_url(survey), {"by": "region", "format": "csv"})
+    assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
+    lines = b"".join(csv.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Region,Kind,Term,Lift")
+    assert any(line.startswith("华东,aspect,Logistics,") for line in lines)
+    assert not any("13812345678" in line for line in lines)
+    xlsx = analyst_client.get(_url(survey), {"format": "xlsx"})
+    assert xlsx.status_code == 200 and "spreadsheetml" in xlsx["Content-Type"]
+    assert analyst_client.get(_url(survey), {"format": "pdf"}).status_code == 200  # the page

@@ -82,12 +82,14 @@ def _apply(rule, series: Series, result, now: dt.datetime, report: ScanReport) -
             for index, day in enumerate(series.days):
                 if first <= day <= report.day:
                     points += result.points(index)
-        _advance(rule, series, points, now, report)
+        advance_rule(rule, series, points, now, report)
         rule.last_scanned_day = report.day
         rule.save(update_fields=["last_scanned_day"])
 
 
-def _advance(rule, series: Series, points: list, now, report: ScanReport) -> None:
+def advance_rule(rule, series: Series, points: list, now, report: ScanReport) -> None:
+    """Feed one rule's judged ``points`` through the no-storm state machine, starting from its
+    alerts open in the database: open, keep or recover alerts (``now`` stamps them)."""
     rows = {
         a.place: a
         for a in Alert.objects.filter(

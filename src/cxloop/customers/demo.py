@@ -245,14 +245,16 @@ def _load_retain_demo(*, seed: int, as_of: str) -> str:
 
 
 def _load_programme_demos(*, now: dt.datetime) -> str:
-    """Service ideas and mystery-shopper audits, and one finished A/B test on the cases."""
+    """Service ideas and mystery-shopper audits, and one finished A/B test on the cases; last,
+    the alerts demo (its own once-only flag): incidents and the replayed KPI scan."""
+    from cxloop.alerts.demo import load_alerts_demo
     from cxloop.experiments.demo import load_experiments_demo
     from cxloop.programs.demo import load_programs_demo
 
     ideas = load_programs_demo(now=now)
     result = load_experiments_demo(now=now)
     experiment = f"Demo A/B test: {result.sentence}" if result else "No demo A/B test."
-    return f"{ideas}\n{experiment}"
+    return f"{ideas}\n{experiment}\n{load_alerts_demo(now=now)}"
 
 
 def _load_customers_and_orders(*, seed: int, as_of: dt.date | None, size: DemoSize | None):

@@ -39,7 +39,7 @@ def keep_test_connection():
 def test_generated_requests_never_500(owner, keep_test_connection):
     headers = {"Authorization": f"Bearer {make_token(owner)}"}
     operations = _operations()
-    assert len(operations) == 49
+    assert len(operations) == 57
     for operation in operations:
 
         @given(case=operation.as_strategy())

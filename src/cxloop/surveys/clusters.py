@@ -4,7 +4,7 @@
 The method is :mod:`cxloop.insights.clusters`. The counts come from the database:
 
 * **aspects** (stored on each row by the text worker) are counted by SQL: one grouped query for
-  the places and one for the whole set, a conditional count per aspect;
+  the places, a conditional count per aspect (the whole set's counts are their sums);
 * **words** need the texts, so they are counted over bounded samples: every k-th text of the
   set for the base rate (``BASE_SAMPLE``), the newest ``LOW_SAMPLE`` low texts of the set and of
   each place shown. The report says when a sample was taken.
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
+from django.db import connections
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Mod
 from django.utils.http import urlencode
@@ -160,7 +161,10 @@ def _overall_low(base: clusters.Tally) -> clusters.Tally:
 
 
 def _aspect_q(text_set: TextSet, key: str) -> Q:
+    # PostgreSQL: jsonb's "?" (a string element of the list), ~5x faster than matching the text.
     # JSON containment is not on SQLite; the key's quoted form is unambiguous in the list.
+    if connections[text_set.rows.db].vendor == "postgresql":
+        return Q(**{f"{text_set.aspect_field}__has_key": key})
     return Q(**{f"{text_set.aspect_field}__icontains": f'"{key}"'})
 
 
@@ -169,12 +173,11 @@ def _aspect_tallies(text_set: TextSet, by: str, keys: list[str]):
     counts = {"n": Count("pk"), "low": Count("pk", filter=low)}
     for i, key in enumerate(keys):
         counts[f"low_{i}"] = Count("pk", filter=low & _aspect_q(text_set, key))
-    everyone = {
-        f"all_{i}": Count("pk", filter=_aspect_q(text_set, key)) for i, key in enumerate(keys)
-    }
-    total = text_set.rows.order_by().aggregate(**counts, **everyone)
+        counts[f"all_{i}"] = Count("pk", filter=_aspect_q(text_set, key))
+    # One scan: the places partition the set, so the whole set's counts are their sums.
+    grouped = list(text_set.rows.order_by().values(by).annotate(**counts))
+    total = {name: sum(row[name] for row in grouped) for name in counts}
     base = _tally(total, keys, with_hits=True)
-    grouped = text_set.rows.order_by().values(by).annotate(**counts)
     places = {str(row[by] or ""): _tally(row, keys) for row in grouped}
     return base, places
 
@@ -226,8 +229,8 @@ def _word_rows(text_set: TextSet, by: str, shown: list[str], total: int):
 
 def _place_words(text_set: TextSet) -> frozenset[str]:
     names: set[str] = set()
-    for column in PLACE_COLUMNS:
-        names.update(text_set.rows.order_by().values_list(column, flat=True).distinct())
+    for pair in text_set.rows.order_by().values_list(*PLACE_COLUMNS).distinct():  # one scan
+        names.update(pair)
     return frozenset(word for name in names if name for word in clusters.words(name))
 
 

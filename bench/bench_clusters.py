@@ -323,10 +323,11 @@ def _as_rows(base, places, keys: list[str]) -> tuple[dict, dict]:
 
 PARTS = {  # (module, function): label
     ("surveys", "_aspect_tallies"): "aspects SQL",
-    ("surveys", "_word_rows"): "words",
-    ("surveys", "_place_words"): "  place names (SQL distinct)",
+    ("surveys", "_low_samples"): "newest low-score texts SQL (2 queries)",
+    ("surveys", "_word_rows"): "words (base sample SQL + jieba)",
+    ("surveys", "_place_words"): "  place names (from the samples)",
     ("insights", "word_tally"): "  jieba + counting",
-    ("surveys", "_add_aspect_examples"): "aspect examples SQL",
+    ("surveys", "_add_aspect_examples"): "aspect examples (from the samples)",
 }
 
 

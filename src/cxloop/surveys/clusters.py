@@ -7,10 +7,12 @@ The method is :mod:`cxloop.insights.clusters`. The counts come from the database
   the places, a conditional count per aspect (the whole set's counts are their sums);
 * **words** need the texts, so they are counted over bounded samples: every k-th text of the
   set for the base rate (``BASE_SAMPLE``), the newest ``LOW_SAMPLE`` low texts of the set and of
-  each place shown. The report says when a sample was taken.
+  each place shown (two queries: a window function ranks the rows inside each place). The
+  report says when a sample was taken.
 
-Examples are the newest low texts of the place naming the term, PII masked for roles without
-the right. A report covers the ``MAX_PLACES`` places with most low texts.
+Examples come from the same samples: the newest low texts of the place naming the term, PII
+masked for roles without the right. A report covers the ``MAX_PLACES`` places with most low
+texts.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count, Max, Q, QuerySet
-from django.db.models.functions import Mod
+from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db.models.functions import Mod, RowNumber
 from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
@@ -37,7 +39,6 @@ from cxloop.surveys.text import aspect_labels, band_q, comment_of, open_text_key
 BASE_SAMPLE = 2000  # texts whose words give the base rates
 LOW_SAMPLE = 400  # newest low texts per place (and of the whole set) for the words
 MAX_PLACES = 12  # places shown, by low texts
-MAX_WORD_PLACES = 8  # of them, the places whose words are counted (jieba is the slow part)
 PLACE_COLUMNS = ("region", "store")  # their values' words say where, not what: left out
 EXAMPLES = 3
 TERMS_PER_PLACE = 5  # aspects and as many words per place
@@ -141,13 +142,14 @@ def build_report(text_set: TextSet, *, by: str) -> ClusterReport:
     shown = shown[:MAX_PLACES]
     judged = {OVERALL: _overall_low(base), **{p: places[p] for p in shown}}
     aspect_rows = _rows("aspect", clusters.over_represented(judged, base), aspect_labels())
-    word_rows, sampled = _word_rows(text_set, by, shown, base.texts)
+    samples = _low_samples(text_set, by, shown) if base.texts else {}
+    word_rows, sampled = _word_rows(text_set, samples, base.texts)
     blocks = []
     for place in [OVERALL, *shown]:
         rows = _top(aspect_rows.get(place, [])) + _top(word_rows.get(place, []))
         tally = judged[place]
         blocks.append(PlaceBlock(place, tally.texts, tally.low_texts, rows))
-    _add_aspect_examples(text_set, by, blocks)
+    _add_aspect_examples(text_set, blocks, samples)
     overall = blocks.pop(0)
     return ClusterReport(by, base.texts, base.low_texts, overall.rows, blocks, sampled)
 
@@ -200,23 +202,47 @@ def _rows(kind: str, findings: list[clusters.Finding], labels: dict) -> dict[str
 # --- words ------------------------------------------------------------------------------------
 
 
-def _word_rows(text_set: TextSet, by: str, shown: list[str], total: int):
+@dataclass
+class _Sample:
+    """The newest low-score rows of a place (newest first), and whether more exist."""
+
+    rows: list[dict]
+    more: bool
+
+
+def _low_samples(text_set: TextSet, by: str, shown: list[str]) -> dict[str, _Sample]:
+    """The newest ``LOW_SAMPLE`` low rows of the whole set and of each shown place, in two
+    queries (a window function ranks the rows inside each place)."""
+    fields = list(dict.fromkeys(["pk", by, text_set.aspect_field, *text_set.text_fields]))
+    low_rows = text_set.rows.filter(text_set.low)
+    overall = list(low_rows.order_by("-pk").values(*fields)[: LOW_SAMPLE + 1])
+    samples = {OVERALL: _Sample(overall[:LOW_SAMPLE], len(overall) > LOW_SAMPLE)}
+    if not shown:
+        return samples
+    newest = Window(RowNumber(), partition_by=[F(by)], order_by=F("pk").desc())
+    ranked = low_rows.filter(**{f"{by}__in": shown}).annotate(_rank=newest)
+    grouped: dict[str, list[dict]] = {place: [] for place in shown}
+    for row in ranked.filter(_rank__lte=LOW_SAMPLE + 1).values(*fields):
+        grouped[str(row[by])].append(row)
+    for place, rows in grouped.items():
+        rows.sort(key=lambda row: -row["pk"])
+        samples[place] = _Sample(rows[:LOW_SAMPLE], len(rows) > LOW_SAMPLE)
+    return samples
+
+
+def _word_rows(text_set: TextSet, samples: dict[str, _Sample], total: int):
     """Word findings per place from the samples; whether any sample left texts out."""
     if not total:
         return {}, False
     step = max(1, math.ceil(total / BASE_SAMPLE))
     base_rows = text_set.rows.order_by().annotate(_bucket=Mod("pk", step)).filter(_bucket=0)
-    base_texts = [text_set.text_of(row) for row in base_rows.values(*text_set.text_fields)]
-    exclude = _place_words(text_set)
+    base_rows = list(base_rows.values(*text_set.text_fields, *PLACE_COLUMNS))
+    exclude = _place_words(base_rows, samples)
+    base_texts = [text_set.text_of(row) for row in base_rows]
     base = clusters.word_tally(base_texts, [False] * len(base_texts), exclude=exclude)
-    judged, texts_by_place, sampled = {}, {}, step > 1
-    for place in [OVERALL, *shown[:MAX_WORD_PLACES]]:
-        low_rows = text_set.rows.filter(text_set.low)
-        if place != OVERALL:
-            low_rows = low_rows.filter(**{by: place})
-        fetched = list(low_rows.order_by("-pk").values(*text_set.text_fields)[: LOW_SAMPLE + 1])
-        sampled = sampled or len(fetched) > LOW_SAMPLE
-        texts = [text_set.text_of(row) for row in fetched[:LOW_SAMPLE]]
+    judged, texts_by_place = {}, {}
+    for place, sample in samples.items():
+        texts = [text_set.text_of(row) for row in sample.rows]
         judged[place] = clusters.word_tally(texts, [True] * len(texts), exclude=exclude)
         texts_by_place[place] = texts
     rows = _rows("word", clusters.over_represented(judged, base), {})
@@ -224,14 +250,16 @@ def _word_rows(text_set: TextSet, by: str, shown: list[str], total: int):
         for place, place_rows in rows.items():
             for row in _top(place_rows):
                 row.examples = _word_examples(texts_by_place[place], row.term, text_set)
+    sampled = step > 1 or any(sample.more for sample in samples.values())
     return rows, sampled
 
 
-def _place_words(text_set: TextSet) -> frozenset[str]:
-    names: set[str] = set()
-    for pair in text_set.rows.order_by().values_list(*PLACE_COLUMNS).distinct():  # one scan
-        names.update(pair)
-    return frozenset(word for name in names if name for word in clusters.words(name))
+def _place_words(base_rows: list[dict], samples: dict[str, _Sample]) -> frozenset[str]:
+    """The words of the region and store names seen in the samples: they say where."""
+    names = {row.get(column) for row in base_rows for column in PLACE_COLUMNS}
+    for sample in samples.values():
+        names.update(row.get(column) for row in sample.rows for column in PLACE_COLUMNS)
+    return frozenset(word for name in names if name for word in clusters.words(str(name)))
 
 
 def _word_examples(texts: list[str], term: str, text_set: TextSet) -> list[str]:
@@ -243,18 +271,19 @@ def _shown(text: str, text_set: TextSet) -> str:
     return text if text_set.show_pii else mask_phones_in_text(text)
 
 
-def _add_aspect_examples(text_set: TextSet, by: str, blocks: list[PlaceBlock]) -> None:
+def _add_aspect_examples(
+    text_set: TextSet, blocks: list[PlaceBlock], samples: dict[str, _Sample]
+) -> None:
+    """Examples of each aspect finding: the newest sampled low texts of the place naming it."""
     if not text_set.show_text:
         return
     for block in blocks:
+        sample = samples.get(block.place)
         for row in block.rows:
-            if row.kind != "aspect":
+            if row.kind != "aspect" or sample is None:
                 continue
-            rows = text_set.rows.filter(text_set.low & _aspect_q(text_set, row.term))
-            if block.place != OVERALL:
-                rows = rows.filter(**{by: block.place})
-            found = rows.order_by("-pk").values(*text_set.text_fields)[:EXAMPLES]
-            row.examples = [_shown(text_set.text_of(item), text_set) for item in found]
+            naming = [r for r in sample.rows if row.term in (r[text_set.aspect_field] or [])]
+            row.examples = [_shown(text_set.text_of(r), text_set) for r in naming[:EXAMPLES]]
 
 
 # --- problem -> cause -> action -------------------------------------------------------------

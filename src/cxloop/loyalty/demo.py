@@ -21,6 +21,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
 from cxloop.customers.models import Customer, Order
@@ -111,8 +112,11 @@ def _book_points(rng: random.Random, now: dt.datetime) -> int:
         "customer"
     )
     booked = 0
-    for order in orders.order_by("placed_at", "id").iterator(chunk_size=500):
-        booked += earn_for_order(order=order, now=order.placed_at) is not None
+    # One transaction for the lot: on SQLite each service call would otherwise be its own
+    # commit (a disk sync each); the service's own atomic blocks become savepoints.
+    with transaction.atomic():
+        for order in orders.order_by("placed_at", "id").iterator(chunk_size=500):
+            booked += earn_for_order(order=order, now=order.placed_at) is not None
     return booked
 
 

@@ -12,7 +12,9 @@ observation (time from the first purchase to now), all in one time unit (weeks b
   the customers with repeat purchases (Fader & Hardie 2013, "The Gamma-Gamma model of monetary
   value").
 * :func:`expected_purchases`, :func:`p_alive`, :func:`conditional_expected_average_profit` and
-  :func:`clv` are vectorised over customers.
+  :func:`clv` are vectorised over customers. The expected purchases (FHL 2005 eq. (10), a
+  Gauss hypergeometric function) come from :mod:`cxloop.insights.bgnbd_purchases`, which picks
+  a numerically sound method per customer: accurate for any frequency and horizon.
 
 Both fits run ``scipy.optimize.minimize`` (L-BFGS-B with the analytic gradient) on the logs of
 the parameters, so they stay positive without constraints. Pure NumPy + SciPy, no Django: see
@@ -28,6 +30,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import optimize, special
+
+from cxloop.insights.bgnbd_purchases import purchases_if_alive
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -46,7 +50,6 @@ __all__ = [
 
 DAYS_PER_MONTH = 365.25 / 12  # the month :func:`clv` steps by: 30.4375 days
 _LOG_BOUND = 25.0  # the optimiser keeps log-parameters in [-25, 25]: e^25 ~ 7e10
-_A_NEAR_ONE = 1e-7  # (a - 1) divides E[purchases]; nudge a this far from 1 (relative error ~1e-9)
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -299,20 +302,11 @@ def p_alive(fit: BgNbdFit, frequency: object, recency: object, T: object) -> np.
 
 
 def _purchases(t, r, alpha, a, b, x, t_x, age) -> np.ndarray:
-    """E[purchases in (T, T + t] | x, t_x, T], FHL 2005 eq. (10), after Euler's transform.
-
-    (1 - z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) = (1 - z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z),
-    with 1 - z = (alpha+T)/(alpha+T+t): the right side keeps the first two hypergeometric
-    parameters small for frequent buyers, where the left side loses accuracy.
-    """
-    if abs(a - 1.0) < _A_NEAR_ONE:
-        a = 1.0 + math.copysign(_A_NEAR_ONE, a - 1.0)
-    c = a + b + x - 1
-    one_minus_z = (alpha + age) / (alpha + age + t)
-    hyp = special.hyp2f1(a + b - 1 - r, a - 1, c, 1 - one_minus_z)
-    bracket = 1.0 - one_minus_z ** (a - 1) * hyp
+    """E[purchases in (T, T + t] | x, t_x, T], FHL 2005 eq. (10): P(alive) times the purchases
+    expected of an active customer, which :mod:`cxloop.insights.bgnbd_purchases` evaluates
+    accurately for any history and horizon (frequent buyers and huge a, b included)."""
     alive = special.expit(-_log_dead_odds(r, alpha, a, b, x, t_x, age))
-    return np.maximum(c / (a - 1) * bracket * alive, 0.0)  # max: rounding at t ~ 0
+    return purchases_if_alive(t, r, alpha, a, b, x, age) * alive
 
 
 def expected_purchases(

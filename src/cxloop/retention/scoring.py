@@ -34,7 +34,7 @@ from cxloop.core import settings_registry as registry
 from cxloop.core.audit import record_audit
 from cxloop.insights import clv as clv_model
 from cxloop.insights.rfm import STAGES, TIERS, RfmConfig, Tiers, assign_tiers
-from cxloop.retention import clv_stable, score_sql
+from cxloop.retention import score_sql
 from cxloop.retention.models import ScoringRun
 from cxloop.retention.score_sql import Histories
 from cxloop.retention.tags import DERIVED_TAGS, TagRules, derive_tag_masks
@@ -196,35 +196,16 @@ def _lifetime_values(h: Histories, now_s: float, result: Modelled) -> None:
         return
     idx, x, t_x, age = inputs.index, inputs.x, inputs.t_x, inputs.age
     result.p_alive[idx] = clv_model.p_alive(bgnbd, x, t_x, age)
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        expected = clv_model.expected_purchases(EXPECTED_DAYS / 7, bgnbd, x, t_x, age)
-        values = _clv_values(inputs, bgnbd, gg, result) if gg is not None else None
-        _stable_where_not_finite(inputs, bgnbd, gg, expected, values)
+    expected = clv_model.expected_purchases(EXPECTED_DAYS / 7, bgnbd, x, t_x, age)
+    values = _clv_values(inputs, bgnbd, gg, result) if gg is not None else None
+    # insights.clv is finite for every valid history; this guard only keeps a NaN out of the
+    # scores should that ever break.
     bad = ~np.isfinite(expected) | (~np.isfinite(values) if values is not None else False)
-    if bad.any():  # neither form gave a number: store nothing for those
+    if bad.any():
         result.notes.append({"code": "clv_not_finite", "params": {"customers": int(bad.sum())}})
     result.expected_90d[idx] = np.where(bad, np.nan, expected)
     if values is not None:
         result.clv_fen[idx] = np.where(bad, np.nan, np.rint(values))
-
-
-def _stable_where_not_finite(inputs: ClvInputs, bgnbd, gg, expected, values) -> None:
-    """Recompute, in place, the values that overflowed (``clv_stable`` says when and why)."""
-    x, t_x, age, m = inputs.x, inputs.t_x, inputs.age, inputs.m
-    bad = np.flatnonzero(~np.isfinite(expected))
-    if bad.size:
-        expected[bad] = clv_stable.expected_purchases(
-            EXPECTED_DAYS / 7, bgnbd, x[bad], t_x[bad], age[bad]
-        )
-    if values is None:
-        return
-    months, discount = clv_settings()
-    bad = np.flatnonzero(~np.isfinite(values))
-    for start in range(0, bad.size, CLV_CHUNK):
-        part = bad[start : start + CLV_CHUNK]
-        values[part] = clv_stable.lifetime_value(
-            bgnbd, gg, x[part], t_x[part], age[part], m[part], months, discount
-        )
 
 
 def _clv_values(inputs: ClvInputs, bgnbd, gg, result: Modelled) -> np.ndarray:

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxloop.insights import clv
+from cxloop.insights.bgnbd_purchases import purchases_if_alive
 from cxloop.insights.clv import (
     BgNbdFit,
     GammaGammaFit,
@@ -32,6 +33,7 @@ from cxloop.insights.clv import (
     gamma_gamma_log_likelihood,
     p_alive,
 )
+from cxloop.insights.tests import bgnbd_oracle
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cdnow_summary.csv"
 PUBLISHED_BGNBD = BgNbdFit(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=-9582.4, n=2357)
@@ -224,7 +226,7 @@ def test_p_alive_falls_with_time_since_the_last_purchase(cdnow_fit):
     assert alive[0] > alive[1] > alive[2]
 
 
-histories = st.integers(0, 60).flatmap(
+histories = st.integers(0, 500).flatmap(
     lambda x: st.tuples(
         st.just(float(x)),
         st.floats(0.01, 1.0),  # recency as a share of T
@@ -243,9 +245,6 @@ def _arrays(rows):
     return x, t_x, age
 
 
-# Frequencies up to 60 and a fixed seed: with 60-300 repeat purchases the transformed
-# hypergeometric in expected_purchases can lose all precision (NaN, or 0 for a longer t).
-# Known open defect, see the stop-9 note; retention/clv_stable.py recomputes NaN customers.
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(st.lists(histories, min_size=1, max_size=20), params, st.floats(0.0, 200.0))
 def test_model_outputs_are_valid_everywhere(rows, fit, t):
@@ -274,6 +273,100 @@ def test_clv_is_finite_and_non_negative(rows, fit, gg, rate, months):
         months=months, discount_rate_monthly=rate,
     )  # fmt: skip
     assert np.all(np.isfinite(values)) and np.all(values >= 0)
+
+
+# --- accuracy against an independent reference ---------------------------------------------
+
+# (r, alpha, a, b): the fits where one evaluation or another of eq. (10) used to fail.
+REFERENCE_FITS = {
+    "cdnow": (0.243, 4.414, 0.793, 2.426),
+    "a = 1": (0.5, 5.0, 1.0, 2.0),
+    "a near 1": (0.5, 5.0, 1.0003, 2.0),
+    "r - a integer": (1.0, 0.1, 5.0, 0.1),
+    "c = 0 at x = 0": (0.5, 5.0, 0.5, 0.5),
+    "tiny": (0.05, 0.1, 0.1, 0.1),
+    "large b": (0.3, 1.0, 0.8, 500.0),
+    "huge b": (1.2, 30.0, 3.0, 1e4),
+    "huge a and b (demo)": (0.65, 3.2, 94817.3, 10104432.7),
+    "large a, small b": (0.5, 2.0, 300.0, 0.5),
+}
+FREQUENCIES = [0, 1, 2, 5, 20, 60, 150, 300, 500]
+
+
+def _reference_grid(ages, horizons):
+    x, age, t = (a.ravel() for a in np.meshgrid(FREQUENCIES, ages, horizons, indexing="ij"))
+    return x.astype(float), np.where(x > 0, age / 2, 0.0), age.astype(float), t.astype(float)
+
+
+def _check_against_oracle(fit, x, t_x, age, t):
+    got = np.concatenate([
+        expected_purchases(step, BgNbdFit(*fit, 0.0, 0), x[t == step], t_x[t == step],
+                           age[t == step])
+        for step in np.unique(t)
+    ])  # fmt: skip
+    order = np.concatenate([np.flatnonzero(t == step) for step in np.unique(t)])
+    want = [bgnbd_oracle.expected_purchases(fit, *row) for row in zip(x, t_x, age, t, strict=True)]
+    np.testing.assert_allclose(got, np.array(want)[order], rtol=1e-8, atol=0)
+
+
+@pytest.mark.parametrize("fit", REFERENCE_FITS.values(), ids=REFERENCE_FITS.keys())
+def test_expected_purchases_match_the_reference_in_weeks(fit):
+    _check_against_oracle(fit, *_reference_grid([0.1, 2.0, 30.0, 200.0, 520.0], [1, 13, 52]))
+
+
+def test_expected_purchases_match_the_reference_in_days():
+    fit = (0.243, 4.414 * 7, 0.793, 2.426)  # CDNOW's fit in days
+    _check_against_oracle(fit, *_reference_grid([1.0, 30.0, 365.0, 3650.0], [30, 91, 365]))
+
+
+# FHL eq. (10) without P(alive), evaluated with mpmath at 40 digits (hyp2f1 of the plain form,
+# or quadrature over the drop-out Beta for the demo's a and b).
+MPMATH_VALUES = [
+    ((0.243, 4.414, 0.793, 2.426, 300, 0.1, 365), 2168.8925051933150265),
+    ((0.243, 4.414, 0.793, 2.426, 2, 38.86, 39), 1.6873993058053130407),
+    ((1.0, 0.1, 5.0, 0.1, 100, 0.1, 10), 26.02499565642151234),
+    ((0.5, 5.0, 1.5, 2.0, 500, 1, 210), 837.17450883640730915),
+    ((0.05, 0.1, 0.1, 0.1, 0, 1, 52), 1.0009911599180220099),
+    ((2.0, 0.5, 0.3, 8.0, 60, 0.1, 365), 7982.9792157208251589),
+    ((0.5, 5.0, 1.0, 2.0, 30, 10, 13), 19.263852737406687579),
+    ((0.65, 3.2, 94817.3, 10104432.7, 20, 52, 13), 4.7498464341650833988),
+    ((0.65, 3.2, 94817.3, 10104432.7, 300, 0.1, 365), 107.57168334980376734),
+]
+
+
+@pytest.mark.parametrize(("case", "value"), MPMATH_VALUES)
+def test_purchases_if_alive_match_mpmath(case, value):
+    r, alpha, a, b, x, age, t = case
+    assert purchases_if_alive(t, r, alpha, a, b, x, age) == approx(value, rel=1e-10)
+    assert bgnbd_oracle.purchases_if_alive(*case) == approx(value, rel=1e-11)
+
+
+def test_mpmath_agrees_with_the_reference_values():
+    mp = pytest.importorskip("mpmath")  # not a dependency: runs where it is installed
+    mp.mp.dps = 40
+    for case, value in MPMATH_VALUES[:6]:
+        r, alpha, a, b, x, age, t = map(mp.mpf, case)
+        n, beta, c, z = r + x, b + x, a + b + x - 1, t / (alpha + age + t)
+        exact = c / (a - 1) * (1 - (1 - z) ** n * mp.hyp2f1(n, beta, c, z))
+        assert float(exact) == approx(value, rel=1e-15)
+
+
+def test_the_demo_fit_gives_finite_values_that_rise_with_frequency():
+    fit = BgNbdFit(0.65, 3.2, 94817.3, 10104432.7, 0.0, 0)  # almost nobody drops out
+    x = np.array([0.0, 1, 2, 5, 20, 60, 150, 300, 500])
+    age = np.full(x.size, 52.0)
+    t_x = np.where(x > 0, age, 0.0)  # each just bought: all but surely active
+    expected = expected_purchases(13, fit, x, t_x, age)
+    assert np.isfinite(expected).all() and (np.diff(expected) > 0).all()
+    values = clv.clv(fit, PUBLISHED_GG, x, t_x, age, np.full(x.size, 30.0))
+    assert np.isfinite(values).all() and (np.diff(values) > 0).all()
+    # Drop-out after a purchase is rare (a / (a + b) ~ 0.9 %): with few purchases ahead, active
+    # customers buy at the NBD rate (r + x) / (alpha + T), so E ~ P(alive) (r + x) t /
+    # (alpha + T), a little less.
+    x, t_x, age = x[:5], np.array([0.0, 10, 20, 30, 50]), np.array([20.0, 30, 40, 50, 52])
+    expected = expected_purchases(13, fit, x, t_x, age)
+    nbd = p_alive(fit, x, t_x, age) * (fit.r + x) * 13 / (fit.alpha + age)
+    assert ((expected <= nbd) & (expected >= 0.97 * nbd)).all()
 
 
 # --- clv --------------------------------------------------------------------------------------

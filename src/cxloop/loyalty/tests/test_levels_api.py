@@ -15,19 +15,14 @@ from cxloop.loyalty.tests.level_helpers import level_setup  # noqa: F401  (autou
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(owner):
-    return ApiClient(make_token(owner))
-
-
-def test_a_gold_member(api):
+def test_a_gold_member(owner_api):
     c = h.customer("M001")
     h.complete_order(c, amount_fen=520_000)
     LongTermReward.objects.create(
         customer=c, kind="lifetime_warranty", member_since=timezone.now(), years=3
     )
     stars.award_stars(customer=c, stars=2, source="manual", idempotency_key="api-stars")
-    response = api.get("/members/M001")
+    response = owner_api.get("/members/M001")
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["level"]["code"] == "gold" and body["level"]["price_percent"] == 90
@@ -45,9 +40,9 @@ def test_a_gold_member(api):
     assert [r["kind"] for r in body["long_term_rewards"]] == ["lifetime_warranty"]
 
 
-def test_a_customer_without_level(api):
+def test_a_customer_without_level(owner_api):
     h.customer("M002")
-    body = api.get("/members/M002").json()
+    body = owner_api.get("/members/M002").json()
     assert body["level"] is None and body["since"] is None and body["price_percent"] == 100
     assert body["progress"] == {
         "next_level": "silver", "rolling_spend_fen": 0, "needed_fen": 200_000, "by": None,
@@ -55,20 +50,20 @@ def test_a_customer_without_level(api):
     }  # fmt: skip
 
 
-def test_a_member_at_the_top(api):
+def test_a_member_at_the_top(owner_api):
     c = h.customer("M003")
     levels.set_customer_level(
         customer=c, level=Level.objects.get(code="diamond"), actor=None, note=""
     )
-    body = api.get("/members/M003").json()
+    body = owner_api.get("/members/M003").json()
     assert (
         body["progress"]["next_level"] is None and body["progress"]["text"] == "Top level reached."
     )
 
 
-def test_unknown_customer_is_404(api):
-    assert api.get("/members/nobody").status_code == 404
-    assert api.get("/members/x%00y").status_code == 404
+def test_unknown_customer_is_404(owner_api):
+    assert owner_api.get("/members/nobody").status_code == 404
+    assert owner_api.get("/members/x%00y").status_code == 404
 
 
 def test_permissions(teammate, analyst, outsider):

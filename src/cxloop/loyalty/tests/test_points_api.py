@@ -5,33 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from cxloop.api.tests.conftest import ApiClient, make_token
+from cxloop.api.tests.conftest import ApiClient
 from cxloop.loyalty.models import PointsEntry
 from cxloop.loyalty.selectors import balance_of
 from cxloop.loyalty.services import earn_points
 from cxloop.loyalty.tests import points_helpers as h
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner_api(owner):
-    return ApiClient(make_token(owner))
-
-
-@pytest.fixture
-def teammate_api(teammate):
-    return ApiClient(make_token(teammate))
-
-
-@pytest.fixture
-def analyst_api(analyst):
-    return ApiClient(make_token(analyst))
-
-
-@pytest.fixture
-def outsider_api(outsider):
-    return ApiClient(make_token(outsider))
 
 
 @pytest.fixture

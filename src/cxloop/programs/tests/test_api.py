@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cxloop.api.tests.conftest import ApiClient, make_token
+from cxloop.api.tests.conftest import ApiClient
 from cxloop.programs import services
 from cxloop.programs.models import Idea
 
@@ -14,21 +14,6 @@ BODY = {
     "body": "希望晚上九点后也能配送生鲜，服务很好。",
     "store": "上海徐汇店",
 }
-
-
-@pytest.fixture
-def owner_api(owner):
-    return ApiClient(make_token(owner))
-
-
-@pytest.fixture
-def analyst_api(analyst):
-    return ApiClient(make_token(analyst))
-
-
-@pytest.fixture
-def outsider_api(outsider):
-    return ApiClient(make_token(outsider))
 
 
 @pytest.mark.django_db

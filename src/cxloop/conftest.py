@@ -28,6 +28,15 @@ def _english_unless_asked(settings):
     settings.LANGUAGE_CODE = "en"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: rolled-back rows can come back with the same ids
+    (SQLite reuses them), so a cached report or rate-limit count must not outlive its test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def _user(django_user_model, username: str, role: str | None):
     user = django_user_model.objects.create_user(username=username, password="pw-" + username)
     if role:

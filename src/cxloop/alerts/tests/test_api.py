@@ -19,28 +19,6 @@ pytestmark = pytest.mark.django_db
 DAY = dt.date(2025, 3, 31)
 
 
-# The API clients of api/tests/conftest.py are not visible from here (their conftest only
-# covers that folder): the same fixtures, on the shared users.
-@pytest.fixture
-def owner_api(owner):
-    return ApiClient(make_token(owner))
-
-
-@pytest.fixture
-def teammate_api(teammate):
-    return ApiClient(make_token(teammate))
-
-
-@pytest.fixture
-def analyst_api(analyst):
-    return ApiClient(make_token(analyst))
-
-
-@pytest.fixture
-def outsider_api(outsider):
-    return ApiClient(make_token(outsider))
-
-
 def make_alert(place="上海徐汇店", day=DAY, **fields) -> Alert:
     values = {"metric": "complaint_rate", "dimension": "store", "value": 100.0,
               "expected": 20.0, "jump_abs": 80.0, "jump_rel": 4.0, "z": 4.3,

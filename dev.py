@@ -2,7 +2,7 @@
 """The two commands of the README, for a fresh machine with Python 3.11 and pip.
 
     python3 dev.py demo   # set up, load demo data, start the console and the worker
-    python3 dev.py test   # set up and run the whole test suite (SQLite, then PostgreSQL)
+    python3 dev.py test   # set up and run the whole test suite (SQLite and PostgreSQL at once)
 
 Both create ``.venv`` beside this file and reinstall only when pyproject.toml changes.
 Only the standard library is used here, because nothing else is installed yet.
@@ -96,17 +96,45 @@ def test(argv: list[str]) -> None:
     run(str(BIN / "ruff"), "format", "--check", ".")
     say("translations compile")
     run(str(BIN / "python"), "scripts/compile_messages.py", "--check")
-    pytest = [str(BIN / "python"), "-m", "pytest", "-q", *argv]
-    say("test suite on SQLite")
-    run(*pytest, env={"CXLOOP_DATABASE_URL": ""})
+    runs = {"SQLite": ""}
     if postgres_reachable():
-        say(f"test suite on PostgreSQL ({POSTGRES_URL})")
-        run(*pytest, env={"CXLOOP_DATABASE_URL": POSTGRES_URL})
+        runs["PostgreSQL"] = POSTGRES_URL
     elif os.environ.get("CXLOOP_TEST_REQUIRE_POSTGRES") == "1":
         raise SystemExit("PostgreSQL is not reachable on 127.0.0.1:5432")
     else:
-        say("PostgreSQL not reachable on 127.0.0.1:5432: skipped the PostgreSQL run")
+        say("PostgreSQL not reachable on 127.0.0.1:5432: only the SQLite run")
+    failed = run_suites(runs, argv)
+    if failed:
+        raise SystemExit(f"tests failed on {', '.join(failed)}")
     say("all tests passed")
+
+
+def run_suites(runs: dict[str, str], argv: list[str]) -> list[str]:
+    """Each database's suite in its own process, side by side (one core each): the runs share
+    nothing but the machine: own data directory, own pytest temp directory, own log. The logs
+    are printed whole, one after the other, when both are done."""
+    started = {}
+    for name, url in runs.items():
+        work = ROOT / "var" / f"test-{name.lower()}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        env = {**os.environ, "CXLOOP_DATABASE_URL": url, "CXLOOP_DATA_DIR": str(work / "data")}
+        command = [str(BIN / "python"), "-m", "pytest", "-q", f"--basetemp={work / 'tmp'}", *argv]
+        log = (work / "pytest.log").open("w+")
+        say(f"test suite on {name}{f' ({url})' if url else ''}: started")
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        started[name] = (process, log)
+    failed = []
+    for name, (process, log) in started.items():
+        code = process.wait()
+        log.seek(0)
+        say(f"test suite on {name}: {'passed' if code == 0 else f'FAILED ({code})'}")
+        sys.stdout.write(log.read())
+        sys.stdout.flush()
+        log.close()
+        if code != 0:
+            failed.append(name)
+    return failed
 
 
 def main() -> None:

@@ -75,9 +75,8 @@ def table(metric, group_by=None, **kwargs):
 
 
 def test_loaded_once(loaded):
-    message, seconds, before = loaded
+    message, _seconds, before = loaded  # the time is a benchmark matter, not a test
     assert "Loaded demo cases: 600 cases" in message
-    assert seconds < 60
     assert demo.load_demo_cases(seed=11, as_of=AS_OF) == "Demo cases already loaded."
     assert load_demo_data(seed=11, as_of=AS_OF, retain=False).endswith("Demo cases already loaded.")
     assert Case.objects.exclude(pk__in=before[Case]).count() == 600

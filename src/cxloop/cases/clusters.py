@@ -14,8 +14,8 @@ import datetime as dt
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cxloop.cases.models import Case, Channel, Tier
-from cxloop.cases.selectors import metric_scope
+from cxloop.cases.models import Channel, Tier
+from cxloop.cases.selectors import _scope, metric_scope
 from cxloop.core.pii import can_see_pii
 from cxloop.surveys.clusters import ClusterReport, TextSet, cached_report
 from cxloop.surveys.text import band_q
@@ -53,12 +53,8 @@ def case_text_set(
     category_id: int | None = None, channel: str = "",
 ) -> TextSet:  # fmt: skip
     """The analysed cases ``user`` may count, created in [start, end), by category/channel."""
-    rows = metric_scope(user).exclude(status=Case.Status.MERGED)
-    rows = rows.filter(text_analysed_at__isnull=False)
-    if start is not None:
-        rows = rows.filter(created_at__gte=start)
-    if end is not None:
-        rows = rows.filter(created_at__lt=end)
+    # The case metrics' own scope: the user's cases, merged ones out, created in [start, end).
+    rows = _scope(metric_scope(user), start, end).filter(text_analysed_at__isnull=False)
     if category_id:
         rows = rows.filter(Q(category_id=category_id) | Q(category__parent_id=category_id))
     if channel:
